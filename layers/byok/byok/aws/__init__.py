@@ -1,0 +1,1 @@
+"""Thin boto3 adapters: the only place (with ``byok.store``) where boto3 is imported."""

@@ -1,0 +1,5 @@
+import sys
+
+from byok.cli import main
+
+sys.exit(main())

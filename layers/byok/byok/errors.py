@@ -1,0 +1,68 @@
+"""One error root for the whole package.
+
+Every failure a user or a caller can see is a ``ByokError`` subclass carrying a stable ``code``
+and whether retrying may help. The CLI and the Lambda handlers translate these into exit codes or
+structured results in one place each, so no traceback ever reaches a user for bad input.
+"""
+
+from __future__ import annotations
+
+
+class ByokError(Exception):
+    """Root of every error byok-guard raises on purpose."""
+
+    code: str = "BYOK_ERROR"
+    retryable: bool = False
+    #: exit code the CLI uses for this error
+    exit_code: int = 1
+
+    def __init__(self, message: str, *, code: str | None = None) -> None:
+        super().__init__(message)
+        self.message = message
+        if code is not None:
+            self.code = code
+
+    def to_dict(self) -> dict[str, object]:
+        return {"code": self.code, "message": self.message, "retryable": self.retryable}
+
+
+class InputError(ByokError):
+    """Bad input from a user or an event: which field, what was expected."""
+
+    code = "INVALID_INPUT"
+    exit_code = 2
+
+
+class PolicyError(InputError):
+    """A key policy that cannot be parsed; the message names the place (``Statement[2]...``)."""
+
+    code = "INVALID_POLICY"
+
+
+class EventError(InputError):
+    """An incoming event of an unknown or malformed shape."""
+
+    code = "INVALID_EVENT"
+
+
+class ConflictError(ByokError):
+    """A request that contradicts stored state (e.g. a key already used by another environment)."""
+
+    code = "CONFLICT"
+
+
+class NotFoundError(ByokError):
+    code = "NOT_FOUND"
+
+
+class TransientError(ByokError):
+    """Throttling, 5xx, timeouts: retry later, never treat as evidence about a key."""
+
+    code = "TRANSIENT"
+    retryable = True
+
+
+class StaleWriteError(ByokError):
+    """A conditional write lost against a newer result; the newer result stands."""
+
+    code = "STALE_WRITE"
