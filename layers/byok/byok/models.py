@@ -175,10 +175,14 @@ class CheckResult:
     purpose: Purpose | None = None
     error: str | None = None  # e.g. "DisabledException: arn:... is disabled."
     evidence: dict[str, Any] = field(default_factory=dict)
+    #: the health this outcome implies on its own (HEALTHY / AT_RISK / KEY_UNUSABLE); None when
+    #: the check could not run (ERROR) or did not apply (SKIP): such a check is evidence of nothing
+    impact: HealthStatus | None = None
 
     def to_dict(self) -> dict[str, Any]:
         return {
             "id": self.check_id,
+            "impact": self.impact.value if self.impact else None,
             "status": self.status.value,
             "reason": self.reason,
             "message": self.message,
