@@ -1,0 +1,176 @@
+"""Customer notifications: plain text that reads well in an email, one template per notice kind.
+
+Each message names the environment, the key, its purpose, the reason code, the error the platform
+saw, the exact fix and any deadline. No links: customers act with the commands given.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+from datetime import datetime
+
+from byok.models import Environment, Purpose
+from byok.remediation.model import (
+    SEVERITY,
+    HealthChange,
+    NoticeKind,
+    Problem,
+    RemediationContext,
+)
+from byok.remediation.plan import deletion_date_of, format_duration
+
+PURPOSE_TEXT = {
+    Purpose.S3.value: "S3 data encryption (SSE-KMS)",
+    Purpose.AURORA.value: "Aurora PostgreSQL storage encryption",
+}
+
+#: customer-facing cause, per stable reason code (DESIGN.md section 4)
+CAUSES: dict[str, str] = {
+    "KEY_DISABLED": "The key is disabled. The platform can neither encrypt nor decrypt this "
+    "environment's data with it.",
+    "KEY_PENDING_DELETION": "The key is scheduled for deletion. A key pending deletion cannot be "
+    "used at all, and on the deletion date the data it protects is lost for good.",
+    "KEY_NOT_FOUND": "The key does not exist (or not in this region). Data encrypted under it "
+    "cannot be read.",
+    "KEY_PENDING_IMPORT": "The key has no key material (imported material was deleted or never "
+    "imported).",
+    "KEY_UNAVAILABLE": "The key's custom key store is disconnected.",
+    "KEY_MATERIAL_EXPIRING": "The key's imported key material expires soon; after that the key "
+    "becomes unusable.",
+    "KEY_MATERIAL_EXPIRED": "The key's imported key material has expired.",
+    "POLICY_DENIES_PLATFORM": "The key policy no longer lets the platform use the key through the "
+    "service that needs it.",
+    "POLICY_TOO_BROAD": "The key policy grants more than the platform needs.",
+    "S3_PROBE_FAILED": "A test write and read of encrypted data failed.",
+    "CLUSTER_INACCESSIBLE_RECOVERABLE": "The Aurora cluster lost access to its key and was "
+    "stopped. It can be recovered for 7 days after the key became unusable.",
+    "CLUSTER_INACCESSIBLE_TERMINAL": "The Aurora cluster lost access to its key for more than 7 "
+    "days and cannot be started again.",
+    "CLUSTER_KEY_MISMATCH": "The Aurora cluster is encrypted with a different key than the one "
+    "registered.",
+    "KEY_SPEC_INVALID": "The key is not a symmetric encryption key (SYMMETRIC_DEFAULT).",
+    "KEY_USAGE_INVALID": "The key's usage is not ENCRYPT_DECRYPT.",
+    "KEY_NOT_CUSTOMER_MANAGED": "The key is not a customer managed key.",
+    "KEY_WRONG_REGION": "The key is not in the environment's region.",
+    "KEY_WRONG_ACCOUNT": "The key is not in the registered customer account.",
+}
+
+HEADLINES: dict[NoticeKind, str] = {
+    NoticeKind.KEY_UNUSABLE: "ACTION REQUIRED: your encryption key is unusable",
+    NoticeKind.PENDING_DELETION: "URGENT: your encryption key is scheduled for deletion",
+    NoticeKind.DELETION_REMINDER: "REMINDER: your encryption key will be deleted soon",
+    NoticeKind.AT_RISK: "Attention: your encryption setup will break unless fixed",
+    NoticeKind.RESOLVED: "Resolved: your encryption key is healthy again",
+    NoticeKind.CLUSTER_TERMINAL: "Data recovery needed: the database lost its encryption key",
+}
+
+TERMINAL_GUIDANCE = (
+    "The cluster cannot be started again. To recover: make sure the key is enabled, then ask the "
+    "platform to restore the environment's database from its latest automated backup or snapshot "
+    "(point-in-time restore). Data written after that backup cannot be recovered."
+)
+
+
+@dataclass(frozen=True, slots=True)
+class Notification:
+    subject: str
+    body: str
+    attributes: Mapping[str, str]
+
+
+def render(
+    kind: NoticeKind,
+    change: HealthChange,
+    ctx: RemediationContext,
+    params: Mapping[str, object] | None = None,
+) -> Notification:
+    env = ctx.environment
+    params = params or {}
+    problems = _problems_for(kind, change)
+    lines = [HEADLINES[kind], ""]
+    lines += [
+        f"Environment:  {env.environment_id} (account {env.customer_account}, {env.region})",
+        f"Status:       {change.status.value}"
+        + (f" (was {change.previous_status.value})" if change.previous_status else ""),
+    ]
+    if kind is NoticeKind.RESOLVED:
+        lines += [f"Duration:     {params.get('duration', 'unknown')}", ""]
+        lines.append("The platform can use both keys again; paused writes have resumed.")
+    elif kind is NoticeKind.CLUSTER_TERMINAL:
+        lines += ["", _section(env, _cluster_problem(change), ctx.now), "", TERMINAL_GUIDANCE]
+    else:
+        for problem in problems:
+            lines += ["", _section(env, problem, ctx.now)]
+        if kind is NoticeKind.KEY_UNUSABLE or kind is NoticeKind.PENDING_DELETION:
+            lines += ["", "Writes to this environment are paused until the key is usable again."]
+    lines += [
+        "",
+        f"Checked at {change.checked_at}. byok-guard re-checks automatically and will tell you "
+        "when this is resolved.",
+    ]
+    reason = problems[0].reason if problems else (change.reasons[0] if change.reasons else "-")
+    subject = f"[byok-guard] {HEADLINES[kind]} ({env.environment_id})"
+    return Notification(
+        subject=subject[:100],
+        body="\n".join(lines) + "\n",
+        attributes={
+            "environment_id": env.environment_id,
+            "severity": SEVERITY[kind],
+            "notice_kind": kind.value,
+            "reason_code": reason,
+        },
+    )
+
+
+def _problems_for(kind: NoticeKind, change: HealthChange) -> list[Problem]:
+    if kind in (NoticeKind.PENDING_DELETION, NoticeKind.DELETION_REMINDER):
+        found = change.problem("KEY_PENDING_DELETION")
+        return [found] if found else []
+    if kind is NoticeKind.RESOLVED:
+        return []
+    if change.problems:
+        return list(change.problems)
+    # No check details: fall back to the bare reason codes.
+    return [Problem(r, None, "", None, None, {}) for r in change.reasons]
+
+
+def _cluster_problem(change: HealthChange) -> Problem:
+    return change.problem("CLUSTER_INACCESSIBLE_TERMINAL") or Problem(
+        "CLUSTER_INACCESSIBLE_TERMINAL", "aurora", "", None, None, {}
+    )
+
+
+def _section(env: Environment, problem: Problem, now: datetime) -> str:
+    key_arn = problem.evidence.get("key_arn")
+    if not key_arn and problem.purpose in (p.value for p in Purpose):
+        key_arn = env.key_arn(Purpose(problem.purpose))
+    rows = [
+        ("Key", str(key_arn or "-")),
+        ("Purpose", PURPOSE_TEXT.get(problem.purpose or "", problem.purpose or "-")),
+        ("Reason code", problem.reason),
+        ("What happened", CAUSES.get(problem.reason, problem.message or problem.reason)),
+    ]
+    if problem.error:
+        rows.append(("Error seen", problem.error))
+    deadline = _deadline(problem, now)
+    if deadline:
+        rows.append(("Deadline", deadline))
+    text = "\n".join(f"{label + ':':<15}{value}" for label, value in rows)
+    fix = problem.fix
+    if fix:
+        text += "\nHow to fix:\n" + "\n".join(f"  {line}" for line in fix.splitlines())
+    return text
+
+
+def _deadline(problem: Problem, now: datetime) -> str | None:
+    if problem.reason == "KEY_PENDING_DELETION":
+        when = deletion_date_of(problem)
+        if when is None:
+            return "the deletion date was not reported; act now"
+        left = when - now
+        return f"{when.isoformat()} ({format_duration(left)} left) - data is lost after this"
+    valid_to = problem.evidence.get("valid_to")
+    if isinstance(valid_to, str):
+        return f"key material expires {valid_to}"
+    return None

@@ -1,0 +1,173 @@
+"""Decide remediation actions for a health change (pure: no AWS, no clock).
+
+Every action carries a ``once_key`` built from the incident and the state it answers, so a health
+event delivered three times, or twenty validations of the same broken key, yield one action each.
+An incident is identified by the time it opened (the first non-HEALTHY status).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from datetime import UTC, datetime, timedelta
+
+from byok.models import HealthStatus
+from byok.remediation.model import (
+    CLUSTER_RECOVERABLE,
+    CLUSTER_TERMINAL,
+    Action,
+    ActionKind,
+    HealthChange,
+    NoticeKind,
+    Problem,
+    RemediationContext,
+)
+
+PENDING_DELETION = "KEY_PENDING_DELETION"
+TERMINAL_REASON = "CLUSTER_INACCESSIBLE_TERMINAL"
+DEFAULT_REMINDER_DAYS: tuple[int, ...] = (7, 3, 1)
+
+
+def incident_id(change: HealthChange, ctx: RemediationContext) -> str:
+    return ctx.incident_opened_at or change.since
+
+
+def plan(change: HealthChange, ctx: RemediationContext) -> list[Action]:
+    """Actions for one health change, in the order they should run."""
+    incident = incident_id(change, ctx)
+    status = change.status
+    reasons = "+".join(sorted(change.reasons)) or "-"
+    actions: list[Action] = []
+
+    def notify(kind: NoticeKind, key: str, why: str, **params: object) -> None:
+        actions.append(
+            Action(ActionKind.NOTIFY, f"{incident}:notify:{key}", why, notice=kind, params=params)
+        )
+
+    terminal = ctx.cluster_status == CLUSTER_TERMINAL or TERMINAL_REASON in change.reasons
+    if terminal:
+        # Terminal loss of the cluster: never start it again, only a restore from backup helps.
+        notify(NoticeKind.CLUSTER_TERMINAL, "cluster_terminal", "cluster lost its key for good")
+
+    if status is HealthStatus.KEY_UNUSABLE:
+        if not ctx.writes_paused:
+            actions.append(
+                Action(ActionKind.PAUSE_WRITES, f"{incident}:pause", f"key unusable: {reasons}")
+            )
+        if PENDING_DELETION in change.reasons:
+            notify(NoticeKind.PENDING_DELETION, "pending_deletion", "key scheduled for deletion")
+        else:
+            notify(NoticeKind.KEY_UNUSABLE, f"KEY_UNUSABLE:{reasons}", f"key unusable: {reasons}")
+    elif status is HealthStatus.AT_RISK:
+        if ctx.writes_paused:
+            actions.append(
+                Action(
+                    ActionKind.RESUME_WRITES,
+                    f"{incident}:resume:AT_RISK",
+                    "key usable again (still at risk)",
+                )
+            )
+        notify(NoticeKind.AT_RISK, f"AT_RISK:{reasons}", f"at risk: {reasons}")
+    elif status is HealthStatus.HEALTHY:
+        if ctx.cluster_status == CLUSTER_RECOVERABLE:
+            actions.append(
+                Action(
+                    ActionKind.START_CLUSTER,
+                    f"{incident}:start_cluster",
+                    "key usable again; the cluster stopped when it lost the key",
+                    params={"cluster_id": ctx.environment.cluster_id},
+                )
+            )
+        if ctx.writes_paused:
+            actions.append(Action(ActionKind.RESUME_WRITES, f"{incident}:resume", "key healthy"))
+        if change.previous_status not in (None, HealthStatus.HEALTHY):
+            notify(
+                NoticeKind.RESOLVED,
+                "resolved",
+                "incident resolved",
+                duration=_duration(incident, change.checked_at),
+            )
+    # UNKNOWN: the platform cannot tell; nothing is said to the customer and nothing is undone.
+    return actions
+
+
+def plan_reminders(
+    change: HealthChange,
+    ctx: RemediationContext,
+    days: Iterable[int] = DEFAULT_REMINDER_DAYS,
+) -> list[Action]:
+    """The deletion reminder due now, if any (called from the sweep, time injected).
+
+    Only the tightest threshold crossed is due, and only thresholds crossed after the incident
+    opened: a key scheduled with a 7-day window gets the urgent notice, not also a "7 days" one.
+    """
+    if change.status is not HealthStatus.KEY_UNUSABLE or PENDING_DELETION not in change.reasons:
+        return []
+    deletion = deletion_date(change)
+    if deletion is None:
+        return []
+    incident = incident_id(change, ctx)
+    opened = _parse_time(incident)
+    remaining = deletion - ctx.now
+    if remaining <= timedelta(0):
+        return []
+    window = deletion - opened if opened is not None else None
+    due = [
+        d
+        for d in sorted(set(days))
+        if remaining <= timedelta(days=d) and (window is None or window > timedelta(days=d))
+    ]
+    if not due:
+        return []
+    threshold = due[0]
+    return [
+        Action(
+            ActionKind.NOTIFY,
+            f"{incident}:reminder:{threshold}",
+            f"deletion in under {threshold} day(s)",
+            notice=NoticeKind.DELETION_REMINDER,
+            params={"threshold_days": threshold},
+        )
+    ]
+
+
+def deletion_date(change: HealthChange) -> datetime | None:
+    return deletion_date_of(change.problem(PENDING_DELETION))
+
+
+def deletion_date_of(problem: Problem | None) -> datetime | None:
+    if problem is None:
+        return None
+    return _parse_time(problem.evidence.get("deletion_date"))
+
+
+def _parse_time(value: object) -> datetime | None:
+    if not isinstance(value, str):
+        return None
+    try:
+        parsed = datetime.fromisoformat(value.replace("Z", "+00:00"))
+    except ValueError:
+        return None
+    if parsed.tzinfo is None:
+        parsed = parsed.replace(tzinfo=UTC)
+    return parsed
+
+
+def _duration(start: str, end: str) -> str:
+    a, b = _parse_time(start), _parse_time(end)
+    if a is None or b is None or b < a:
+        return "unknown"
+    return format_duration(b - a)
+
+
+def format_duration(delta: timedelta) -> str:
+    seconds = int(delta.total_seconds())
+    days, rem = divmod(seconds, 86400)
+    hours, rem = divmod(rem, 3600)
+    minutes, secs = divmod(rem, 60)
+    parts = [f"{days}d"] if days else []
+    if hours or days:
+        parts.append(f"{hours}h")
+    parts.append(f"{minutes}m")
+    if not days and not hours:
+        parts.append(f"{secs}s")
+    return " ".join(parts)
