@@ -6,6 +6,7 @@ saw, the exact fix and any deadline. No links: customers act with the commands g
 
 from __future__ import annotations
 
+import textwrap
 from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import datetime
@@ -19,6 +20,8 @@ from byok.remediation.model import (
     RemediationContext,
 )
 from byok.remediation.plan import deletion_date_of, format_duration
+
+WIDTH = 78
 
 PURPOSE_TEXT = {
     Purpose.S3.value: "S3 data encryption (SSE-KMS)",
@@ -98,17 +101,21 @@ def render(
         lines += [f"Duration:     {params.get('duration', 'unknown')}", ""]
         lines.append("The platform can use both keys again; paused writes have resumed.")
     elif kind is NoticeKind.CLUSTER_TERMINAL:
-        lines += ["", _section(env, _cluster_problem(change), ctx.now), "", TERMINAL_GUIDANCE]
+        lines += [
+            "",
+            _section(env, _cluster_problem(change), ctx.now),
+            "",
+            *_wrap(TERMINAL_GUIDANCE),
+        ]
     else:
         for problem in problems:
             lines += ["", _section(env, problem, ctx.now)]
         if kind is NoticeKind.KEY_UNUSABLE or kind is NoticeKind.PENDING_DELETION:
             lines += ["", "Writes to this environment are paused until the key is usable again."]
-    lines += [
-        "",
-        f"Checked at {change.checked_at}. byok-guard re-checks automatically and will tell you "
-        "when this is resolved.",
-    ]
+    closing = f"Checked at {change.checked_at}."
+    if kind is not NoticeKind.RESOLVED:
+        closing += " byok-guard re-checks automatically and will tell you when this is resolved."
+    lines += ["", *_wrap(closing)]
     reason = problems[0].reason if problems else (change.reasons[0] if change.reasons else "-")
     subject = f"[byok-guard] {HEADLINES[kind]} ({env.environment_id})"
     return Notification(
@@ -120,6 +127,18 @@ def render(
             "notice_kind": kind.value,
             "reason_code": reason,
         },
+    )
+
+
+def _wrap(text: str, first: str = "", rest: str = "") -> list[str]:
+    """Wrap prose for email (78 columns); commands and ARNs are never wrapped (see callers)."""
+    return textwrap.wrap(
+        text,
+        width=WIDTH,
+        initial_indent=first,
+        subsequent_indent=rest,
+        break_long_words=False,
+        break_on_hyphens=False,
     )
 
 
@@ -156,7 +175,12 @@ def _section(env: Environment, problem: Problem, now: datetime) -> str:
     deadline = _deadline(problem, now)
     if deadline:
         rows.append(("Deadline", deadline))
-    text = "\n".join(f"{label + ':':<15}{value}" for label, value in rows)
+    text = "\n".join(
+        "\n".join(_wrap(str(value), first=f"{label + ':':<15}", rest=" " * 15))
+        if label == "What happened"
+        else f"{label + ':':<15}{value}"
+        for label, value in rows
+    )
     fix = problem.fix
     if fix:
         text += "\nHow to fix:\n" + "\n".join(f"  {line}" for line in fix.splitlines())
