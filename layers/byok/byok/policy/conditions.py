@@ -1,0 +1,506 @@
+"""The condition operator registry: every IAM operator family, compiled once per policy.
+
+Each base operator (``StringEquals``, ``NumericLessThan``, ...) is registered with a
+*value compiler*: it validates the policy's values (raising :class:`PolicyError` naming the
+place) and returns a per-request-value predicate in the positive sense. The predicate answers
+``True`` (matches one of the policy values), ``False`` (matches none) or ``None`` (the request
+value cannot be compared: wrong type, not a number, not a date, not an IP...).
+
+:func:`compile_clause` then wraps the predicate with the rules that are the same for every
+family (IAM "Condition operators" and "Conditions with multiple context keys or values"):
+
+- several values for one key: OR; for a negated operator: NOR ("If a single negated matching
+  condition operator includes multiple values for a context key, those values are evaluated
+  using a logical NOR");
+- key missing from the request: plain operators are false, negated operators are true ("If the
+  policy condition requires that the key is not matched, such as StringNotLike or ArnNotLike,
+  and the right key is not present, the condition is true"), ``...IfExists`` is true, ``Null``
+  tests presence;
+- ``ForAllValues:`` is true for a missing or empty key, ``ForAnyValue:`` false;
+- a request value that cannot be compared satisfies neither the positive nor the negated sense
+  (fail closed: we never guess that "abc" is "not equal" to 5).
+
+A multi-valued request key used *without* a set prefix matches when any of its values matches
+(the negated operator: when none does). IAM documents set operators for multi-valued keys and
+warns against plain operators on them; "any value" is the only reading that agrees with
+``ForAnyValue`` and with the NOR rule for negated operators, so it is what we chose.
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import ipaddress
+import math
+import re
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass
+from datetime import UTC, datetime
+
+from byok.errors import PolicyError
+from byok.policy.matching import compile_arn_patterns, compile_patterns
+
+#: a JSON scalar as it appears in a policy or in a request context
+Scalar = str | bool | int | float | bytes
+#: per-request-value predicate: True = matches a policy value, False = none, None = incomparable
+ValuePredicate = Callable[[object], bool | None]
+#: request context after normalisation: lower-case key -> non-empty tuple of values
+Context = Mapping[str, tuple[object, ...]]
+ClauseTest = Callable[[Context], bool]
+ValueCompiler = Callable[[tuple[Scalar, ...], str], ValuePredicate]
+
+
+@dataclass(frozen=True, slots=True)
+class OperatorSpec:
+    name: str
+    negated: bool
+    compile_values: ValueCompiler
+
+
+OPERATORS: dict[str, OperatorSpec] = {}
+SET_PREFIXES = ("ForAllValues", "ForAnyValue")
+
+
+def _register(*names: tuple[str, bool]) -> Callable[[ValueCompiler], ValueCompiler]:
+    """Register one value compiler under its positive and negated operator names."""
+
+    def wrap(fn: ValueCompiler) -> ValueCompiler:
+        for name, negated in names:
+            OPERATORS[name] = OperatorSpec(name, negated, fn)
+        return fn
+
+    return wrap
+
+
+# --- String -----------------------------------------------------------------------------------
+
+
+def _as_text(value: object) -> str | None:
+    """Request/policy scalar as IAM compares it as a string (JSON spelling for bool/number)."""
+    if isinstance(value, str):
+        return value
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, int | float):
+        return str(value)
+    return None
+
+
+def _policy_texts(values: tuple[Scalar, ...], path: str) -> list[str]:
+    out: list[str] = []
+    for i, value in enumerate(values):
+        text = _as_text(value)
+        if text is None:
+            raise PolicyError(f"{path}[{i}]: expected a string, got {type(value).__name__}")
+        out.append(text)
+    return out
+
+
+def _text_predicate(test: Callable[[str], bool]) -> ValuePredicate:
+    def predicate(value: object) -> bool | None:
+        text = value if type(value) is str else _as_text(value)
+        if text is None:
+            return None
+        return test(text)
+
+    return predicate
+
+
+@_register(("StringEquals", False), ("StringNotEquals", True))
+def _string_equals(values: tuple[Scalar, ...], path: str) -> ValuePredicate:
+    # Exact and case-sensitive; wildcards are literal characters for StringEquals.
+    exact = frozenset(_policy_texts(values, path))
+    return _text_predicate(exact.__contains__)
+
+
+@_register(("StringEqualsIgnoreCase", False), ("StringNotEqualsIgnoreCase", True))
+def _string_equals_ic(values: tuple[Scalar, ...], path: str) -> ValuePredicate:
+    exact = frozenset(t.lower() for t in _policy_texts(values, path))
+    return _text_predicate(lambda text: text.lower() in exact)
+
+
+@_register(("StringLike", False), ("StringNotLike", True))
+def _string_like(values: tuple[Scalar, ...], path: str) -> ValuePredicate:
+    return _text_predicate(compile_patterns(_policy_texts(values, path)))
+
+
+# --- Numeric ----------------------------------------------------------------------------------
+
+_NUMBER_RE = re.compile(r"[+-]?(?:\d+(?:\.\d*)?|\.\d+)(?:[eE][+-]?\d+)?")
+
+
+def _as_number(value: object) -> float | None:
+    if isinstance(value, bool):
+        return None
+    numeric = isinstance(value, int | float)
+    if not numeric and not (isinstance(value, str) and _NUMBER_RE.fullmatch(value.strip())):
+        return None
+    try:
+        number = float(value)  # type: ignore[arg-type]
+    except OverflowError:  # an int too large for a float
+        return None
+    return number if math.isfinite(number) else None
+
+
+def _policy_numbers(values: tuple[Scalar, ...], path: str) -> list[float]:
+    out: list[float] = []
+    for i, value in enumerate(values):
+        number = _as_number(value)
+        if number is None:
+            raise PolicyError(f"{path}[{i}]: expected a number, got {value!r}")
+        out.append(number)
+    return out
+
+
+_COMPARE: dict[str, Callable[[float, float], bool]] = {
+    "Equals": float.__eq__,
+    "LessThan": float.__lt__,
+    "LessThanEquals": float.__le__,
+    "GreaterThan": float.__gt__,
+    "GreaterThanEquals": float.__ge__,
+}
+
+
+def _ordered_compiler(
+    convert: Callable[[object], float | None],
+    policy_values: Callable[[tuple[Scalar, ...], str], list[float]],
+    compare: Callable[[float, float], bool],
+) -> ValueCompiler:
+    """Numeric and Date operators: request value <op> any policy value (OR)."""
+
+    def compile_values(values: tuple[Scalar, ...], path: str) -> ValuePredicate:
+        bounds = tuple(policy_values(values, path))
+
+        def predicate(value: object) -> bool | None:
+            converted = convert(value)
+            if converted is None:
+                return None
+            return any(compare(converted, bound) for bound in bounds)
+
+        return predicate
+
+    return compile_values
+
+
+# --- Date -------------------------------------------------------------------------------------
+
+
+def _as_epoch(value: object) -> float | None:
+    """ISO 8601 date/time (naive = UTC) or epoch seconds, as IAM date operators accept."""
+    if isinstance(value, datetime):
+        moment = value
+    elif isinstance(value, str):
+        text = value.strip()
+        if _NUMBER_RE.fullmatch(text):
+            return _as_number(text)
+        try:
+            moment = datetime.fromisoformat(text)
+        except ValueError:
+            return None
+    else:
+        return _as_number(value)
+    if moment.tzinfo is None:
+        moment = moment.replace(tzinfo=UTC)
+    return moment.timestamp()
+
+
+def _policy_dates(values: tuple[Scalar, ...], path: str) -> list[float]:
+    out: list[float] = []
+    for i, value in enumerate(values):
+        epoch = _as_epoch(value)
+        if epoch is None:
+            raise PolicyError(
+                f"{path}[{i}]: expected an ISO 8601 date/time or epoch seconds, got {value!r}"
+            )
+        out.append(epoch)
+    return out
+
+
+for _suffix, _compare in _COMPARE.items():
+    OPERATORS[f"Numeric{_suffix}"] = OperatorSpec(
+        f"Numeric{_suffix}", False, _ordered_compiler(_as_number, _policy_numbers, _compare)
+    )
+    OPERATORS[f"Date{_suffix}"] = OperatorSpec(
+        f"Date{_suffix}", False, _ordered_compiler(_as_epoch, _policy_dates, _compare)
+    )
+OPERATORS["NumericNotEquals"] = OperatorSpec(
+    "NumericNotEquals", True, OPERATORS["NumericEquals"].compile_values
+)
+OPERATORS["DateNotEquals"] = OperatorSpec(
+    "DateNotEquals", True, OPERATORS["DateEquals"].compile_values
+)
+
+
+# --- Bool -------------------------------------------------------------------------------------
+
+
+def _as_bool(value: object) -> bool | None:
+    """JSON booleans or the strings "true"/"false" in any case (IAM docs, Boolean operators)."""
+    if isinstance(value, bool):
+        return value
+    if isinstance(value, str):
+        low = value.strip().lower()
+        if low == "true":
+            return True
+        if low == "false":
+            return False
+    return None
+
+
+def _policy_bools(values: tuple[Scalar, ...], path: str) -> frozenset[bool]:
+    out: set[bool] = set()
+    for i, value in enumerate(values):
+        flag = _as_bool(value)
+        if flag is None:
+            raise PolicyError(f"{path}[{i}]: expected true or false, got {value!r}")
+        out.add(flag)
+    return frozenset(out)
+
+
+@_register(("Bool", False))
+def _bool(values: tuple[Scalar, ...], path: str) -> ValuePredicate:
+    wanted = _policy_bools(values, path)
+
+    def predicate(value: object) -> bool | None:
+        flag = _as_bool(value)
+        if flag is None:
+            return None
+        return flag in wanted
+
+    return predicate
+
+
+# --- Binary -----------------------------------------------------------------------------------
+
+
+def _as_bytes(value: object) -> bytes | None:
+    """Binary values are base64 text in policies; requests may give bytes or base64 text."""
+    if isinstance(value, bytes):
+        return value
+    if isinstance(value, str):
+        try:
+            return base64.b64decode(value, validate=True)
+        except (binascii.Error, ValueError):
+            return None
+    return None
+
+
+@_register(("BinaryEquals", False))
+def _binary_equals(values: tuple[Scalar, ...], path: str) -> ValuePredicate:
+    wanted: set[bytes] = set()
+    for i, value in enumerate(values):
+        decoded = _as_bytes(value) if isinstance(value, str) else None
+        if decoded is None:
+            raise PolicyError(f"{path}[{i}]: expected a base64 string, got {value!r}")
+        wanted.add(decoded)
+    frozen = frozenset(wanted)
+
+    def predicate(value: object) -> bool | None:
+        decoded = _as_bytes(value)
+        if decoded is None:
+            return None
+        return decoded in frozen
+
+    return predicate
+
+
+# --- IP address -------------------------------------------------------------------------------
+
+IpNetwork = ipaddress.IPv4Network | ipaddress.IPv6Network
+
+
+@_register(("IpAddress", False), ("NotIpAddress", True))
+def _ip_address(values: tuple[Scalar, ...], path: str) -> ValuePredicate:
+    networks: list[IpNetwork] = []
+    for i, value in enumerate(values):
+        if not isinstance(value, str):
+            raise PolicyError(f"{path}[{i}]: expected an IP address or CIDR, got {value!r}")
+        try:
+            networks.append(ipaddress.ip_network(value.strip(), strict=False))
+        except ValueError:
+            raise PolicyError(
+                f"{path}[{i}]: expected an IP address or CIDR such as '203.0.113.0/24', "
+                f"got {value!r}"
+            ) from None
+    nets = tuple(networks)
+
+    def predicate(value: object) -> bool | None:
+        if not isinstance(value, str):
+            return None
+        try:
+            address = ipaddress.ip_address(value.strip())
+        except ValueError:
+            return None
+        return any(address.version == net.version and address in net for net in nets)
+
+    return predicate
+
+
+# --- ARN --------------------------------------------------------------------------------------
+
+
+@_register(("ArnEquals", False), ("ArnLike", False), ("ArnNotEquals", True), ("ArnNotLike", True))
+def _arn(values: tuple[Scalar, ...], path: str) -> ValuePredicate:
+    # IAM docs list ArnEquals and ArnLike together: case-sensitive, per-component, wildcards.
+    patterns: list[str] = []
+    for i, value in enumerate(values):
+        if not isinstance(value, str):
+            raise PolicyError(f"{path}[{i}]: expected an ARN string, got {value!r}")
+        patterns.append(value)
+    match = compile_arn_patterns(patterns)
+
+    def predicate(value: object) -> bool | None:
+        if not isinstance(value, str):
+            return None
+        return match(value)
+
+    return predicate
+
+
+# --- clause assembly --------------------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class ParsedOperator:
+    name: str
+    base: str
+    set_operator: str | None
+    if_exists: bool
+
+
+def parse_operator(name: str, path: str) -> ParsedOperator:
+    """Split ``ForAnyValue:StringLikeIfExists`` into prefix, base and suffix; reject unknowns."""
+    set_operator: str | None = None
+    base = name
+    if ":" in name:
+        prefix, _, base = name.partition(":")
+        if prefix not in SET_PREFIXES:
+            raise PolicyError(
+                f"{path}: unknown set operator {prefix!r} (expected ForAllValues or ForAnyValue)"
+            )
+        set_operator = prefix
+    if_exists = False
+    if base.endswith("IfExists") and base != "IfExists":
+        base = base[: -len("IfExists")]
+        if_exists = True
+    if base == "Null":
+        if if_exists or set_operator:
+            raise PolicyError(f"{path}: Null cannot take IfExists or a set operator")
+        return ParsedOperator(name, base, None, False)
+    if base not in OPERATORS:
+        raise PolicyError(f"{path}: unknown condition operator {name!r}")
+    return ParsedOperator(name, base, set_operator, if_exists)
+
+
+@dataclass(frozen=True, slots=True)
+class ConditionClause:
+    """One ``operator: {key: values}`` entry; ``test(context)`` decides it for a request."""
+
+    operator: str
+    base: str
+    key: str
+    values: tuple[Scalar, ...]
+    set_operator: str | None
+    if_exists: bool
+    negated: bool
+    test: ClauseTest
+
+    @property
+    def key_lower(self) -> str:
+        return self.key.lower()
+
+
+def compile_clause(
+    op: ParsedOperator, key: str, values: tuple[Scalar, ...], path: str
+) -> ConditionClause:
+    key_lower = key.lower()
+    if op.base == "Null":
+        test = _null_test(key_lower, _policy_bools(values, path))
+        return ConditionClause(op.name, "Null", key, values, None, False, False, test)
+    spec = OPERATORS[op.base]
+    predicate = spec.compile_values(values, path)
+    test = _clause_test(key_lower, predicate, spec.negated, op.if_exists, op.set_operator)
+    return ConditionClause(
+        op.name, op.base, key, values, op.set_operator, op.if_exists, spec.negated, test
+    )
+
+
+def _null_test(key: str, wanted: frozenset[bool]) -> ClauseTest:
+    """Null: ``true`` = the key is absent (or has no values), ``false`` = it is present."""
+
+    def test(context: Context) -> bool:
+        absent = key not in context
+        return absent in wanted
+
+    return test
+
+
+def _clause_test(
+    key: str,
+    predicate: ValuePredicate,
+    negated: bool,
+    if_exists: bool,
+    set_operator: str | None,
+) -> ClauseTest:
+    """Missing-key, multi-value and set-operator rules, identical for every operator family."""
+    # Value that "satisfies" the operator: True for positive, False for negated; None never does.
+    want = not negated
+    if set_operator == "ForAllValues":
+
+        def for_all(context: Context) -> bool:
+            values = context.get(key)
+            if values is None:
+                return True  # "ForAllValues ... returns true if there are no keys in the request"
+            return all(predicate(v) is want for v in values)
+
+        return for_all
+    if set_operator == "ForAnyValue":
+
+        def for_any(context: Context) -> bool:
+            values = context.get(key)
+            if values is None:
+                return if_exists  # ForAnyValue on a missing key: false (unless IfExists)
+            return any(predicate(v) is want for v in values)
+
+        return for_any
+    if negated:
+
+        def plain_negated(context: Context) -> bool:
+            values = context.get(key)
+            if values is None:
+                return True  # negated operator, key absent: true
+            # NOR over policy values, and no request value may match or be incomparable
+            return all(predicate(v) is False for v in values)
+
+        return plain_negated
+
+    def plain(context: Context) -> bool:
+        values = context.get(key)
+        if values is None:
+            return if_exists  # plain: false; ...IfExists: true
+        return any(predicate(v) is True for v in values)
+
+    return plain
+
+
+def normalise_values(value: object, path: str) -> tuple[Scalar, ...]:
+    """A condition value: a scalar or a non-empty list of scalars (no null, no objects)."""
+    items: Sequence[object]
+    if isinstance(value, list | tuple):
+        if not value:
+            raise PolicyError(f"{path}: expected at least one value, got an empty list")
+        items = value
+        for i, item in enumerate(items):
+            _check_scalar(item, f"{path}[{i}]")
+    else:
+        _check_scalar(value, path)
+        items = (value,)
+    return tuple(items)  # type: ignore[arg-type]
+
+
+def _check_scalar(value: object, path: str) -> None:
+    if isinstance(value, float) and not math.isfinite(value):
+        raise PolicyError(f"{path}: expected a finite number, got {value!r}")
+    if not isinstance(value, str | bool | int | float):
+        kind = "null" if value is None else type(value).__name__
+        raise PolicyError(f"{path}: expected a string, number or boolean, got {kind}")

@@ -1,0 +1,345 @@
+"""Parse a key policy (JSON text, bytes or a mapping) into a compiled :class:`Policy`.
+
+The parser is strict because the evaluator must never guess: anything it could not evaluate
+exactly (an unknown element or operator, a wrong type, a malformed value) raises
+:class:`PolicyError` whose message starts with the place, e.g.
+``Statement[2].Condition.StringEquals: expected an object``.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from collections.abc import Mapping
+from typing import Any
+
+from byok.errors import PolicyError
+from byok.policy.conditions import ConditionClause, compile_clause, normalise_values, parse_operator
+from byok.policy.matching import (
+    ACCOUNT_ID_RE,
+    UNIQUE_ID_RE,
+    PrincipalSpec,
+    compile_arn_patterns,
+    compile_patterns,
+    has_wildcard,
+    split_arn,
+)
+from byok.policy.model import Effect, Policy, Statement
+
+#: KMS key policy size limit: 32 KB (AWS-FACTS: "Key policy: at most 32 KB")
+MAX_POLICY_BYTES = 32768
+VERSIONS = ("2012-10-17", "2008-10-17")
+TOP_LEVEL = frozenset({"Version", "Id", "Statement"})
+STATEMENT_ELEMENTS = frozenset(
+    {
+        "Sid",
+        "Effect",
+        "Principal",
+        "NotPrincipal",
+        "Action",
+        "NotAction",
+        "Resource",
+        "NotResource",
+        "Condition",
+    }
+)
+PRINCIPAL_TYPES = ("AWS", "Service", "Federated", "CanonicalUser")
+ACTION_RE = re.compile(r"[A-Za-z0-9_-]+:[A-Za-z0-9_*?-]*")
+
+
+def parse_policy(source: str | bytes | Mapping[str, Any]) -> Policy:
+    """Parse and compile a key policy; raises only :class:`PolicyError`."""
+    try:
+        document, size = _load(source)
+        return _policy(document, size)
+    except RecursionError:
+        raise PolicyError("policy: JSON nested too deeply") from None
+
+
+def _load(source: object) -> tuple[Mapping[str, Any], int]:
+    if isinstance(source, Mapping):
+        try:
+            text = json.dumps(source, separators=(",", ":"), ensure_ascii=False, allow_nan=False)
+        except (TypeError, ValueError) as exc:
+            raise PolicyError(f"policy: not JSON-serialisable ({exc})") from None
+        _check_size(_utf8_len(text))
+        return source, _utf8_len(text)
+    if isinstance(source, bytes | bytearray):
+        size = len(source)
+        _check_size(size)
+        try:
+            text = bytes(source).decode("utf-8")
+        except UnicodeDecodeError as exc:
+            raise PolicyError(
+                f"policy: not UTF-8 text ({exc.reason} at byte {exc.start})"
+            ) from None
+    elif isinstance(source, str):
+        size = _utf8_len(source)
+        _check_size(size)
+        text = source
+    else:
+        raise PolicyError(
+            f"policy: expected JSON text, bytes or a mapping, got {type(source).__name__}"
+        )
+    try:
+        document = json.loads(text, object_pairs_hook=_no_duplicates, parse_constant=_no_constant)
+    except json.JSONDecodeError as exc:
+        raise PolicyError(
+            f"policy: not valid JSON ({exc.msg} at line {exc.lineno} column {exc.colno})"
+        ) from None
+    if not isinstance(document, dict):
+        raise PolicyError(f"policy: expected a JSON object, got {_kind(document)}")
+    return document, size
+
+
+def _utf8_len(text: str) -> int:
+    try:
+        return len(text.encode("utf-8"))
+    except UnicodeEncodeError:
+        raise PolicyError("policy: contains characters that are not valid UTF-8") from None
+
+
+def _check_size(size: int) -> None:
+    if size > MAX_POLICY_BYTES:
+        raise PolicyError(
+            f"policy: {size} bytes, over the {MAX_POLICY_BYTES}-byte (32 KB) key policy limit"
+        )
+
+
+def _no_duplicates(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
+    out: dict[str, Any] = {}
+    for key, value in pairs:
+        if key in out:
+            # Which value AWS would keep is not documented: refuse rather than guess.
+            raise PolicyError(f"policy: duplicate JSON key {key!r}")
+        out[key] = value
+    return out
+
+
+def _no_constant(name: str) -> Any:
+    raise PolicyError(f"policy: {name} is not valid JSON")
+
+
+def _kind(value: object) -> str:
+    if value is None:
+        return "null"
+    return {
+        dict: "an object",
+        list: "a list",
+        tuple: "a list",
+        str: "a string",
+        bool: "a boolean",
+        int: "a number",
+        float: "a number",
+    }.get(type(value), type(value).__name__)
+
+
+def _policy(document: Mapping[str, Any], size: int) -> Policy:
+    for key in document:
+        if key not in TOP_LEVEL:
+            raise PolicyError(f"policy: unknown element {key!r} (expected Version, Id, Statement)")
+    version = document.get("Version")
+    if version is not None and version not in VERSIONS:
+        raise PolicyError(f"Version: expected '2012-10-17' or '2008-10-17', got {version!r}")
+    policy_id = document.get("Id")
+    if policy_id is not None and not isinstance(policy_id, str):
+        raise PolicyError(f"Id: expected a string, got {_kind(policy_id)}")
+    if "Statement" not in document:
+        raise PolicyError("Statement: missing (a policy needs at least one statement)")
+    raw_statements = document["Statement"]
+    if isinstance(raw_statements, Mapping):
+        items: list[tuple[str, Any]] = [("Statement", raw_statements)]
+    elif isinstance(raw_statements, list | tuple):
+        items = [(f"Statement[{i}]", st) for i, st in enumerate(raw_statements)]
+    else:
+        raise PolicyError(
+            f"Statement: expected an object or a list of objects, got {_kind(raw_statements)}"
+        )
+    statements = tuple(_statement(i, path, raw) for i, (path, raw) in enumerate(items))
+    return Policy(version, policy_id, statements, document, size)
+
+
+def _statement(index: int, path: str, raw: object) -> Statement:
+    if not isinstance(raw, Mapping):
+        raise PolicyError(f"{path}: expected an object, got {_kind(raw)}")
+    for key in raw:
+        if key not in STATEMENT_ELEMENTS:
+            raise PolicyError(f"{path}: unknown element {key!r}")
+    sid = raw.get("Sid")
+    if sid is not None and not isinstance(sid, str):
+        raise PolicyError(f"{path}.Sid: expected a string, got {_kind(sid)}")
+    if "Effect" not in raw:
+        raise PolicyError(f"{path}.Effect: missing (expected 'Allow' or 'Deny')")
+    effect_raw = raw["Effect"]
+    if effect_raw not in ("Allow", "Deny"):
+        raise PolicyError(f"{path}.Effect: expected 'Allow' or 'Deny', got {effect_raw!r}")
+    effect = Effect(effect_raw)
+
+    principal_key = _exactly_one(raw, path, "Principal", "NotPrincipal")
+    spec = _principal(raw[principal_key], f"{path}.{principal_key}")
+    action_key = _exactly_one(raw, path, "Action", "NotAction")
+    actions = _strings(raw[action_key], f"{path}.{action_key}")
+    for i, action in enumerate(actions):
+        if action != "*" and not ACTION_RE.fullmatch(action):
+            raise PolicyError(
+                f"{path}.{action_key}[{i}]: expected 'service:Action' or '*', got {action!r}"
+            )
+    resource_key = _exactly_one(raw, path, "Resource", "NotResource")
+    resources = _strings(raw[resource_key], f"{path}.{resource_key}")
+    conditions = _conditions(raw.get("Condition"), f"{path}.Condition")
+    return Statement(
+        index=index,
+        sid=sid,
+        effect=effect,
+        principal=spec if principal_key == "Principal" else None,
+        not_principal=spec if principal_key == "NotPrincipal" else None,
+        actions=actions,
+        not_action=action_key == "NotAction",
+        resources=resources,
+        not_resource=resource_key == "NotResource",
+        conditions=conditions,
+        raw=raw,
+        _action_test=compile_patterns(actions, ignore_case=True),
+        _resource_test=compile_arn_patterns(resources),
+        _resource_star=any(set(r) == {"*"} for r in resources),
+    )
+
+
+def _exactly_one(raw: Mapping[str, Any], path: str, name: str, negated: str) -> str:
+    if name in raw and negated in raw:
+        raise PolicyError(f"{path}: has both {name} and {negated} (use one)")
+    if name in raw:
+        return name
+    if negated in raw:
+        return negated
+    raise PolicyError(f"{path}.{name}: missing (a key policy statement needs {name} or {negated})")
+
+
+def _strings(value: object, path: str) -> tuple[str, ...]:
+    """A string or a non-empty list of non-empty strings."""
+    if isinstance(value, str):
+        if not value:
+            raise PolicyError(f"{path}: expected a non-empty string")
+        return (value,)
+    if isinstance(value, list | tuple):
+        if not value:
+            raise PolicyError(f"{path}: expected a string or a non-empty list of strings")
+        for i, item in enumerate(value):
+            if not isinstance(item, str) or not item:
+                raise PolicyError(f"{path}[{i}]: expected a non-empty string, got {_kind(item)}")
+        return tuple(value)
+    raise PolicyError(f"{path}: expected a string or a list of strings, got {_kind(value)}")
+
+
+def _principal(value: object, path: str) -> PrincipalSpec:
+    if value == "*":
+        return PrincipalSpec(
+            True, frozenset(), frozenset(), frozenset(), frozenset(), True, frozenset(), (), value
+        )
+    if not isinstance(value, Mapping):
+        raise PolicyError(
+            f'{path}: expected "*" or an object such as {{"AWS": [...]}}, got {_kind(value)}'
+        )
+    if not value:
+        raise PolicyError(
+            f"{path}: expected at least one of AWS, Service, Federated or CanonicalUser"
+        )
+    everyone = False
+    any_service = False
+    accounts: set[str] = set()
+    arns: set[str] = set()
+    roles: set[tuple[str, str]] = set()
+    services: set[str] = set()
+    others: set[str] = set()
+    unique_ids: list[str] = []
+    for kind, entries in value.items():
+        if kind not in PRINCIPAL_TYPES:
+            raise PolicyError(
+                f"{path}: unknown principal type {kind!r} (expected AWS, Service, Federated or "
+                "CanonicalUser)"
+            )
+        names = _strings(entries, f"{path}.{kind}")
+        for i, name in enumerate(names):
+            where = f"{path}.{kind}" if isinstance(entries, str) else f"{path}.{kind}[{i}]"
+            if kind == "AWS":
+                if name == "*":
+                    # {"AWS": "*"} is documented as equivalent to "*" in resource policies.
+                    everyone = True
+                    any_service = True
+                    continue
+                _aws_principal(name, where, accounts, arns, roles, unique_ids)
+            elif kind == "Service":
+                if name == "*":
+                    any_service = True
+                elif has_wildcard(name):
+                    raise PolicyError(f"{where}: wildcards are not allowed in a service principal")
+                else:
+                    services.add(name.lower())
+            else:
+                if has_wildcard(name) and name != "*":
+                    raise PolicyError(f"{where}: wildcards are not allowed in a principal")
+                others.add(name)
+    return PrincipalSpec(
+        everyone,
+        frozenset(accounts),
+        frozenset(arns),
+        frozenset(roles),
+        frozenset(services),
+        any_service,
+        frozenset(others),
+        tuple(unique_ids),
+        value,
+    )
+
+
+def _aws_principal(
+    name: str,
+    where: str,
+    accounts: set[str],
+    arns: set[str],
+    roles: set[tuple[str, str]],
+    unique_ids: list[str],
+) -> None:
+    if ACCOUNT_ID_RE.fullmatch(name):
+        accounts.add(name)
+        return
+    if UNIQUE_ID_RE.fullmatch(name):
+        # A deleted principal: IAM shows its unique id and it matches no current principal.
+        unique_ids.append(name)
+        return
+    parts = split_arn(name)
+    if parts is None or parts[0] != "arn" or parts[2] not in ("iam", "sts"):
+        raise PolicyError(
+            f"{where}: expected an account id, an IAM/STS principal ARN or '*', got {name!r}"
+        )
+    if has_wildcard(name):
+        raise PolicyError(f"{where}: wildcards are not allowed in a principal ARN, got {name!r}")
+    _, _, service, _, account, resource = parts
+    if not ACCOUNT_ID_RE.fullmatch(account):
+        raise PolicyError(f"{where}: invalid account id {account!r} in {name!r}")
+    if service == "iam" and resource == "root":
+        accounts.add(account)
+    elif service == "iam" and resource.startswith("role/"):
+        roles.add((account, resource.rsplit("/", 1)[-1].lower()))
+    else:
+        arns.add(name)
+
+
+def _conditions(value: object, path: str) -> tuple[ConditionClause, ...]:
+    if value is None:
+        return ()
+    if not isinstance(value, Mapping):
+        raise PolicyError(f"{path}: expected an object, got {_kind(value)}")
+    clauses: list[ConditionClause] = []
+    for operator_name, block in value.items():
+        op_path = f"{path}.{operator_name}"
+        op = parse_operator(operator_name, op_path)
+        if not isinstance(block, Mapping):
+            raise PolicyError(f"{op_path}: expected an object, got {_kind(block)}")
+        for key, raw_values in block.items():
+            key_path = f"{op_path}.{key}"
+            if not isinstance(key, str) or not key:
+                raise PolicyError(f"{op_path}: expected condition key names, got {key!r}")
+            values = normalise_values(raw_values, key_path)
+            clauses.append(compile_clause(op, key, values, key_path))
+    return tuple(clauses)
