@@ -1,0 +1,185 @@
+"""Exact fixes for a failed or warned contract check.
+
+A fix is a list of operations on the key policy's ``Statement`` list, each carrying the JSON to
+paste or delete:
+
+- ``{"op": "add", "statement": {...}}``
+- ``{"op": "replace", "index": i, "sid": ..., "statement": <current>, "with": <new>}``
+- ``{"op": "remove", "index": i, "sid": ..., "statement": <current>, "note": ...}``
+
+Indexes refer to the policy as checked. Fixes are computed, then *verified* by re-evaluating the
+contract's required requests on the fixed policy, so a fix that removes an over-broad statement
+also adds back the contract statement the platform still needs.
+"""
+
+from __future__ import annotations
+
+import copy
+from collections.abc import Iterable, Mapping, Sequence
+from typing import Any
+
+from byok.contract.render import POLICY_VERSION, statements_for
+from byok.contract.spec import CheckId, Expectation, Parties
+from byok.policy import Decision, Evaluation, Policy, Request, evaluate, parse_policy
+
+Violation = tuple[Expectation, Evaluation]
+
+
+def policy_document(policy: Policy) -> dict[str, Any]:
+    return {
+        "Version": POLICY_VERSION,
+        "Statement": [copy.deepcopy(dict(s.raw)) for s in policy.statements],
+    }
+
+
+def apply_fix(document: Mapping[str, Any], ops: Iterable[Mapping[str, Any]]) -> dict[str, Any]:
+    """Apply fix operations (from one or several checks) to a policy document.
+
+    A ``remove`` wins over a ``replace`` of the same statement; an ``add`` is skipped when a
+    statement with the same Sid is already there after the other operations."""
+    raw = document.get("Statement", [])
+    statements = [raw] if isinstance(raw, Mapping) else list(raw)
+    removed: set[int] = set()
+    replaced: dict[int, Any] = {}
+    added: list[Any] = []
+    for op in ops:
+        if op["op"] == "remove":
+            removed.add(op["index"])
+        elif op["op"] == "replace":
+            replaced[op["index"]] = op["with"]
+        else:
+            added.append(op["statement"])
+    out = [copy.deepcopy(replaced.get(i, s)) for i, s in enumerate(statements) if i not in removed]
+    sids = {s.get("Sid") for s in out if isinstance(s, Mapping)}
+    for s in added:
+        if s.get("Sid") not in sids:
+            out.append(copy.deepcopy(s))
+            sids.add(s.get("Sid"))
+    fixed = {k: copy.deepcopy(v) for k, v in document.items() if k != "Statement"}
+    fixed.setdefault("Version", POLICY_VERSION)
+    fixed["Statement"] = out
+    return fixed
+
+
+def _indexes(violations: Sequence[Violation], effect: str) -> list[int]:
+    seen: dict[int, None] = {}
+    for _, ev in violations:
+        for m in ev.statements:
+            if str(m.effect).lower() == effect:
+                seen.setdefault(m.index, None)
+    return list(seen)
+
+
+def _account_of(principal: str) -> str | None:
+    if principal.isdigit():
+        return principal
+    parts = principal.split(":")
+    return parts[4] if len(parts) > 5 and parts[0] == "arn" else None
+
+
+def _narrowed_principal(raw: Mapping[str, Any], p: Parties) -> Any | None:
+    """The statement's principal without the platform / outsider entries, if anything is left
+    (e.g. ``{"AWS": [customer root, platform role]}`` -> customer root); else None."""
+    principal = raw.get("Principal")
+    if not isinstance(principal, Mapping) or "NotPrincipal" in raw:
+        return None
+    kept: dict[str, Any] = {}
+    for kind, value in principal.items():
+        values = [value] if isinstance(value, str) else list(value)
+        if kind != "AWS":
+            kept[kind] = value
+            continue
+        mine = [v for v in values if v != "*" and _account_of(v) == p.customer_account]
+        if mine:
+            kept["AWS"] = mine[0] if len(mine) == 1 else mine
+    if not kept or kept == dict(principal):
+        return None
+    return kept
+
+
+def _op(kind: str, index: int, raw: Mapping[str, Any], **extra: Any) -> dict[str, Any]:
+    op: dict[str, Any] = {"op": kind, "index": index}
+    if raw.get("Sid"):
+        op["sid"] = raw["Sid"]
+    op["statement"] = copy.deepcopy(dict(raw))
+    op.update(extra)
+    return op
+
+
+def _missing_required(
+    document: Mapping[str, Any], required: Sequence[tuple[Expectation, Request]]
+) -> list[Expectation]:
+    fixed = parse_policy(document)
+    return [e for e, req in required if evaluate(fixed, req).decision is not Decision.ALLOW]
+
+
+def _add_back(
+    ops: list[dict[str, Any]],
+    policy: Policy,
+    p: Parties,
+    required: Sequence[tuple[Expectation, Request]],
+) -> None:
+    """Add (or replace by Sid) the rendered statements for required requests the fixed policy
+    would no longer allow."""
+    fixed = apply_fix(policy_document(policy), ops)
+    rendered = {s["Sid"]: s for s in statements_for(p, health_checks=False)}
+    wanted: dict[str, None] = {}
+    for e in _missing_required(fixed, required):
+        if e.sid:
+            wanted.setdefault(e.sid, None)
+    taken = {op["index"] for op in ops if "index" in op}
+    for sid in wanted:
+        existing = [
+            i
+            for i, s in enumerate(policy.statements)
+            if dict(s.raw).get("Sid") == sid and i not in taken
+        ]
+        if existing:
+            i = existing[0]
+            ops.append(_op("replace", i, policy.statements[i].raw, **{"with": rendered[sid]}))
+        else:
+            ops.append({"op": "add", "statement": copy.deepcopy(rendered[sid])})
+
+
+def fix_for(
+    check: CheckId,
+    violations: Sequence[Violation],
+    policy: Policy,
+    p: Parties,
+    required: Sequence[tuple[Expectation, Request]],
+) -> list[dict[str, Any]]:
+    """The operations that make ``check`` pass while keeping the required access."""
+    ops: list[dict[str, Any]] = []
+    statements = policy.statements
+    if check is CheckId.REQUIRED_ACCESS:
+        for i in _indexes(violations, "deny"):
+            ops.append(
+                _op(
+                    "remove", i, statements[i].raw,
+                    note="this Deny blocks a request the platform needs; remove it, or narrow "
+                    "it so it no longer matches the platform role through the service",
+                )
+            )  # fmt: skip
+        _add_back(ops, policy, p, required)
+        return ops
+    rendered = {s["Sid"]: s for s in statements_for(p, health_checks=True)}
+    for i in _indexes(violations, "allow"):
+        raw = statements[i].raw
+        sid = dict(raw).get("Sid")
+        if sid in rendered and dict(raw) != rendered[sid]:
+            ops.append(_op("replace", i, raw, **{"with": rendered[sid]}))
+            continue
+        narrowed = _narrowed_principal(raw, p)
+        if narrowed is not None:
+            new = copy.deepcopy(dict(raw))
+            new["Principal"] = narrowed
+            ops.append(_op("replace", i, raw, **{"with": new}))
+        else:
+            ops.append(
+                _op(
+                    "remove", i, raw,
+                    note="it allows requests the BYOK contract forbids",
+                )
+            )  # fmt: skip
+    _add_back(ops, policy, p, required)
+    return ops
