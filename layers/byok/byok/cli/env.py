@@ -1,0 +1,258 @@
+"""``byok env register | list | show | validate``: the environment registry from a shell.
+
+Tables come from ``--environments-table`` / ``--audit-table``, else ``ENVIRONMENTS_TABLE`` /
+``AUDIT_TABLE``, else ``byok-environments`` / ``byok-audit``; boto3 honours
+``AWS_ENDPOINT_URL``, which is how the demo and the tests point this at moto server.
+Validation goes through ``byok.service.validate_environment`` (imported only when a subcommand
+needs it), the same code path the Lambda functions use, so a CLI check and an event-driven check
+can never disagree. Exit codes: 0 success (and a healthy / at-risk validation), 1 failure
+(conflict, key unusable, unknown), 2 bad input naming the field.
+"""
+
+from __future__ import annotations
+
+import argparse
+import importlib
+import json
+import os
+import sys
+import uuid
+from dataclasses import fields, is_dataclass
+from datetime import UTC, datetime
+from enum import Enum
+from typing import Any
+
+from byok.errors import ByokError
+from byok.models import Environment, HealthStatus, Trigger, TriggerKind
+
+DEFAULT_ENVIRONMENTS_TABLE = "byok-environments"
+DEFAULT_AUDIT_TABLE = "byok-audit"
+
+#: validation results that make `validate` exit 1
+_FAILING = (HealthStatus.KEY_UNUSABLE, HealthStatus.UNKNOWN)
+
+#: register flag -> Environment field
+_REGISTER_FIELDS = (
+    ("--environment-id", "environment_id", "ID", "environment id (lower case, digits, '-')"),
+    ("--customer-account", "customer_account", "ACCOUNT", "customer AWS account id"),
+    ("--region", "region", "REGION", "region of the environment and of both keys"),
+    ("--s3-key-arn", "s3_key_arn", "ARN", "KMS key ARN for S3 SSE-KMS"),
+    ("--aurora-key-arn", "aurora_key_arn", "ARN", "KMS key ARN for Aurora storage"),
+    ("--bucket", "bucket", "NAME", "the environment's S3 bucket"),
+    ("--cluster-id", "cluster_id", "ID", "the environment's Aurora cluster identifier"),
+)
+
+
+def register(subparsers: argparse._SubParsersAction) -> None:
+    group = subparsers.add_parser(
+        "env",
+        help="register, list, show and validate environments",
+        description="The registry of environments (one customer deployment and its two keys).",
+    )
+    sub = group.add_subparsers(dest="env_command", metavar="SUBCOMMAND", required=True)
+
+    reg = sub.add_parser("register", help="register an environment and run a first validation")
+    for flag, dest, metavar, text in _REGISTER_FIELDS:
+        reg.add_argument(flag, dest=dest, required=True, metavar=metavar, help=text)
+    reg.add_argument(
+        "--no-validate", dest="validate", action="store_false", help="skip the first validation"
+    )
+    _common(reg)
+    reg.set_defaults(func=cmd_register)
+
+    lst = sub.add_parser("list", help="list registered environments and their health")
+    _common(lst)
+    lst.set_defaults(func=cmd_list)
+
+    show = sub.add_parser("show", help="show an environment and its current health flag")
+    show.add_argument("environment_id", metavar="ENV")
+    _common(show)
+    show.set_defaults(func=cmd_show)
+
+    val = sub.add_parser("validate", help="validate an environment now and update its flag")
+    val.add_argument("environment_id", metavar="ENV")
+    _common(val)
+    val.set_defaults(func=cmd_validate)
+
+
+def _common(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--format", choices=("json", "text"), default="text")
+    parser.add_argument(
+        "--environments-table",
+        metavar="NAME",
+        help=f"environments table (env ENVIRONMENTS_TABLE, default {DEFAULT_ENVIRONMENTS_TABLE})",
+    )
+    parser.add_argument(
+        "--audit-table",
+        metavar="NAME",
+        help=f"audit table (env AUDIT_TABLE, default {DEFAULT_AUDIT_TABLE})",
+    )
+
+
+def _tables(args: argparse.Namespace) -> tuple[str, str]:
+    return (
+        args.environments_table
+        or os.environ.get("ENVIRONMENTS_TABLE")
+        or DEFAULT_ENVIRONMENTS_TABLE,
+        args.audit_table or os.environ.get("AUDIT_TABLE") or DEFAULT_AUDIT_TABLE,
+    )
+
+
+def _store(args: argparse.Namespace) -> Any:
+    from byok.store import Store
+
+    return Store(*_tables(args))
+
+
+# ---- commands ------------------------------------------------------------------------------
+
+
+def cmd_register(args: argparse.Namespace) -> int:
+    env = Environment.create(**{dest: getattr(args, dest) for _, dest, _, _ in _REGISTER_FIELDS})
+    store = _store(args)
+    store.register(env)
+    store.append_audit(env.environment_id, {"event": "registered", "environment": env.to_dict()})
+    result: dict[str, Any] = {"registered": env.to_dict(), "validation": None}
+    if args.validate:
+        try:
+            result["validation"] = _validate(args, env, "byok env register")
+        except ByokError as exc:
+            # the environment IS registered; say why the first check did not complete
+            print(f"byok: warning: first validation not completed: {exc.message}", file=sys.stderr)
+            result["validation_error"] = exc.to_dict()
+    if args.format == "json":
+        _print_json(result)
+    else:
+        print(f"registered {env.environment_id}")
+        _print_env_text(env)
+        if result["validation"] is not None:
+            _print_flag_text(result["validation"]["health"])
+    return 0
+
+
+def cmd_list(args: argparse.Namespace) -> int:
+    store = _store(args)
+    rows = []
+    for env in store.list_environments():
+        flag = store.get_flag(env.environment_id)
+        rows.append({**env.to_dict(), "status": flag.status.value if flag else None})
+    if args.format == "json":
+        _print_json(rows)
+    else:
+        if not rows:
+            print("no environments registered")
+        for row in rows:
+            print(
+                f"{row['environment_id']:<24} {row['customer_account']} {row['region']:<14} "
+                f"{row['status'] or 'NOT_CHECKED'}"
+            )
+    return 0
+
+
+def cmd_show(args: argparse.Namespace) -> int:
+    store = _store(args)
+    env = store.get_environment(args.environment_id)
+    flag = store.get_flag(env.environment_id)
+    health = flag.to_dict() if flag else None
+    if args.format == "json":
+        _print_json({"environment": env.to_dict(), "health": health})
+    else:
+        _print_env_text(env)
+        _print_flag_text(health)
+    return 0
+
+
+def cmd_validate(args: argparse.Namespace) -> int:
+    env = _store(args).get_environment(args.environment_id)
+    result = _validate(args, env, "byok env validate")
+    if args.format == "json":
+        _print_json(result)
+    else:
+        _print_flag_text(result["health"])
+    health = result["health"]
+    return 1 if health is None or HealthStatus(health["status"]) in _FAILING else 0
+
+
+# ---- validation through byok.service ---------------------------------------------------------
+
+
+def _validate(args: argparse.Namespace, env: Environment, event_name: str) -> dict[str, Any]:
+    """Run one validation the way the Lambda functions do; return its outcome and the flag.
+
+    The flag is read back from the store after the run: it is the authoritative result (a
+    concurrent newer validation may have won the conditional write).
+    """
+    try:
+        service = importlib.import_module("byok.service")
+    except ImportError as exc:
+        raise ByokError(
+            f"validate: the validation service (byok.service) is not available: {exc}",
+            code="SERVICE_UNAVAILABLE",
+        ) from None
+    environments_table, audit_table = _tables(args)
+    os.environ["ENVIRONMENTS_TABLE"] = environments_table  # Deps reads the same tables
+    os.environ["AUDIT_TABLE"] = audit_table
+    now = datetime.now(UTC).isoformat(timespec="microseconds")
+    trigger = Trigger(
+        kind=TriggerKind.MANUAL,
+        key_arn=None,
+        account=env.customer_account,
+        region=env.region,
+        event_name=event_name,
+        event_time=now,
+        event_id=f"manual-{uuid.uuid4()}",
+    )
+    deps = service.Deps.from_environment()
+    outcome = service.validate_environment(env.environment_id, trigger, deps)
+    flag = _store(args).get_flag(env.environment_id)
+    return {"outcome": _jsonable(outcome), "health": flag.to_dict() if flag else None}
+
+
+def _jsonable(value: Any) -> Any:
+    """Outcome objects belong to byok.service; render whatever shape they have as JSON."""
+    if hasattr(value, "to_dict"):
+        return _jsonable(value.to_dict())
+    if is_dataclass(value) and not isinstance(value, type):
+        return {f.name: _jsonable(getattr(value, f.name)) for f in fields(value)}
+    if isinstance(value, Enum):
+        return value.value
+    if isinstance(value, dict):
+        return {str(k): _jsonable(v) for k, v in value.items()}
+    if isinstance(value, list | tuple | set | frozenset):
+        return [_jsonable(v) for v in value]
+    if value is None or isinstance(value, str | int | float | bool):
+        return value
+    return str(value)
+
+
+# ---- output --------------------------------------------------------------------------------
+
+
+def _print_json(value: Any) -> None:
+    print(json.dumps(value, indent=2, sort_keys=True, default=str))
+
+
+def _print_env_text(env: Environment) -> None:
+    print(f"environment       {env.environment_id}")
+    print(f"customer account  {env.customer_account}")
+    print(f"region            {env.region}")
+    print(f"s3 key            {env.s3_key_arn}")
+    print(f"aurora key        {env.aurora_key_arn}")
+    print(f"bucket            {env.bucket}")
+    print(f"aurora cluster    {env.cluster_id}")
+
+
+def _print_flag_text(health: dict[str, Any] | None) -> None:
+    if health is None:
+        print("health            NOT_CHECKED (no validation has completed yet)")
+        return
+    print(f"health            {health['status']} since {health['since']}")
+    print(f"checked at        {health['checked_at']}")
+    for label, key in (("reason", "reasons"), ("fix", "fixes"), ("error", "errors")):
+        for item in health.get(key) or []:
+            print(f"{label:<17} {item}")
+    if health.get("transient_failures"):
+        print(
+            f"transient errors  {health['transient_failures']} since "
+            f"{health['first_transient_at']} (last: {health['last_transient_error']})"
+        )
