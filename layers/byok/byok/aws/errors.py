@@ -1,0 +1,85 @@
+"""Classify every boto3/botocore failure as transient or definitive, in ONE place.
+
+Why: a transient error (throttling, 5xx, timeout, connection trouble) is evidence of nothing and
+must never flip a health flag; a definitive one (``DisabledException``, ``NotFoundException``,
+``AccessDenied``...) is evidence about the key. Every adapter funnels its exceptions through
+``classify`` so the distinction is made the same way for KMS, S3, RDS and STS. Also home of the
+bounded botocore ``Config`` so no Lambda hangs on a slow endpoint.
+"""
+
+from __future__ import annotations
+
+from typing import Final
+
+from botocore.config import Config
+from botocore.exceptions import (
+    BotoCoreError,
+    ClientError,
+    ConnectionClosedError,
+    ConnectTimeoutError,
+    EndpointConnectionError,
+    ReadTimeoutError,
+)
+
+from byok.validation.facts import FactError
+
+__all__ = ["CLIENT_CONFIG", "TRANSIENT_CODES", "classify"]
+
+#: AWS error codes that mean "try again later" (KMS, S3, RDS, STS, DynamoDB spellings)
+TRANSIENT_CODES: Final = frozenset(
+    {
+        "Throttling",
+        "ThrottlingException",
+        "ThrottledException",
+        "RequestLimitExceeded",
+        "RequestThrottled",
+        "RequestThrottledException",
+        "TooManyRequestsException",
+        "ProvisionedThroughputExceededException",
+        "SlowDown",
+        "ServiceUnavailable",
+        "ServiceUnavailableException",
+        "InternalError",
+        "InternalFailure",
+        "InternalServerError",
+        "KMSInternalException",
+        "DependencyTimeoutException",
+        "RequestTimeout",
+        "RequestTimeoutException",
+        "PriorRequestNotComplete",
+        "IDPCommunicationError",
+    }
+)
+
+_CONNECTION_ERRORS: Final = (
+    EndpointConnectionError,
+    ConnectTimeoutError,
+    ReadTimeoutError,
+    ConnectionClosedError,
+)
+
+#: bounded retries and timeouts: a validation must finish well inside the Lambda timeout
+CLIENT_CONFIG: Final = Config(
+    retries={"max_attempts": 3, "mode": "standard"},
+    connect_timeout=3,
+    read_timeout=5,
+    user_agent_extra="byok-guard",
+)
+
+
+def classify(exc: BaseException, operation: str | None = None) -> FactError:
+    """Turn an exception from a boto3 call into a ``FactError`` (never raises)."""
+    if isinstance(exc, ClientError):
+        err = exc.response.get("Error", {}) or {}
+        code = str(err.get("Code") or "Unknown").removeprefix("KMS.")
+        message = str(err.get("Message") or "")
+        status = int(exc.response.get("ResponseMetadata", {}).get("HTTPStatusCode") or 0)
+        transient = code in TRANSIENT_CODES or status >= 500 or status == 429
+        return FactError(code, message, transient, operation or exc.operation_name)
+    if isinstance(exc, _CONNECTION_ERRORS):
+        return FactError(type(exc).__name__, str(exc), True, operation)
+    if isinstance(exc, BotoCoreError):
+        # credential / parameter problems inside botocore: not evidence about the key, and not
+        # worth retrying blindly either; callers record them as definitive platform errors
+        return FactError(type(exc).__name__, str(exc), False, operation)
+    return FactError(type(exc).__name__, str(exc), False, operation)

@@ -1,0 +1,122 @@
+"""Gather the facts for one environment: the fetch half of fetch-then-evaluate.
+
+Every AWS read runs here (as the platform role) and every failure is kept as a classified
+``FactError`` next to the fact it concerns, so ``byok.validation.validate`` stays pure. Reads run
+in a small thread pool: an event-triggered validation is on the event-to-flag path.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
+from typing import Any, Final
+
+import boto3
+
+from byok.aws import kms as kms_api
+from byok.aws.errors import CLIENT_CONFIG, classify
+from byok.aws.rds import describe_cluster
+from byok.aws.s3_probe import DEFAULT_CANARY_PREFIX, probe_bucket
+from byok.aws.sts import assume_platform_role
+from byok.models import Environment, Purpose, Trigger
+from byok.validation.facts import FactError, Facts, KeyFacts, KeyMetadata
+
+__all__ = ["event_policy", "gather_facts"]
+
+_MAX_WORKERS: Final = 8
+
+
+def event_policy(trigger: Trigger | None, key_arn: str) -> tuple[str, str] | None:
+    """The policy text a successful ``PutKeyPolicy`` event carried for this key, with its source."""
+    if trigger is None or trigger.key_arn != key_arn or trigger.event_name != "PutKeyPolicy":
+        return None
+    policy = trigger.evidence.get("policy")
+    if not isinstance(policy, str) or trigger.evidence.get("failed"):
+        return None
+    return policy, f"PutKeyPolicy event {trigger.event_id}"
+
+
+def gather_facts(
+    env: Environment,
+    base_session: boto3.session.Session,
+    *,
+    platform_role_arn: str,
+    trigger: Trigger | None = None,
+    canary_prefix: str = DEFAULT_CANARY_PREFIX,
+    shared_with: dict[Purpose, tuple[str, ...]] | None = None,
+) -> Facts:
+    """Assume the platform role, then read keys, probe S3 and read the cluster, concurrently."""
+    try:
+        session = assume_platform_role(
+            base_session, platform_role_arn, env.environment_id, region=env.region
+        )
+    except Exception as exc:  # every failure to get credentials is a fact, never a crash
+        return Facts(access_error=classify(exc, "AssumeRole"))
+    kms = session.client("kms", region_name=env.region, config=CLIENT_CONFIG)
+    s3 = session.client("s3", region_name=env.region, config=CLIENT_CONFIG)
+    rds = session.client("rds", region_name=env.region, config=CLIENT_CONFIG)
+
+    tasks: dict[str, Callable[[], Any]] = {}
+    for purpose in Purpose:
+        arn = env.key_arn(purpose)
+        tasks[f"{purpose}.metadata"] = lambda arn=arn: kms_api.describe_key(kms, arn)
+        tasks[f"{purpose}.policy"] = lambda arn=arn: kms_api.get_key_policy(kms, arn)
+        tasks[f"{purpose}.rotation"] = lambda arn=arn: kms_api.get_rotation_status(kms, arn)
+    tasks["s3_probe"] = lambda: probe_bucket(
+        s3,
+        env.bucket,
+        env.s3_key_arn,
+        prefix=canary_prefix,
+        environment_id=env.environment_id,
+    )
+    tasks["cluster"] = lambda: describe_cluster(rds, env.cluster_id)
+    with ThreadPoolExecutor(max_workers=_MAX_WORKERS) as pool:
+        futures = {name: pool.submit(task) for name, task in tasks.items()}
+        got = {name: future.result() for name, future in futures.items()}
+
+    keys: dict[Purpose, KeyFacts] = {}
+    for purpose in Purpose:
+        keys[purpose] = _key_facts(
+            env.key_arn(purpose),
+            purpose,
+            got[f"{purpose}.metadata"],
+            got[f"{purpose}.policy"],
+            got[f"{purpose}.rotation"],
+            trigger,
+            (shared_with or {}).get(purpose, ()),
+        )
+    return Facts(keys=keys, s3_probe=got["s3_probe"], cluster=got["cluster"])
+
+
+def _key_facts(
+    arn: str,
+    purpose: Purpose,
+    metadata: KeyMetadata | FactError,
+    policy: str | FactError,
+    rotation: bool | FactError,
+    trigger: Trigger | None,
+    shared_with: tuple[str, ...],
+) -> KeyFacts:
+    policy_text: str | None = None
+    policy_source: str | None = None
+    policy_error: FactError | None = None
+    if isinstance(policy, FactError):
+        policy_error = policy
+        # the event's text only stands in when the platform cannot read the policy itself
+        fallback = event_policy(trigger, arn)
+        if fallback is not None:
+            policy_text, policy_source = fallback
+    else:
+        policy_text, policy_source = policy, "GetKeyPolicy"
+    return KeyFacts(
+        purpose=purpose,
+        key_arn=arn,
+        metadata=None if isinstance(metadata, FactError) else metadata,
+        metadata_error=metadata if isinstance(metadata, FactError) else None,
+        policy=policy_text,
+        policy_source=policy_source,
+        policy_error=policy_error,
+        rotation_enabled=None if isinstance(rotation, FactError) else rotation,
+        rotation_error=rotation if isinstance(rotation, FactError) else None,
+        shared_with=shared_with,
+    )

@@ -1,0 +1,49 @@
+"""Assume the platform role: every probe runs as the principal the customer's key policy names.
+
+Why: the key policy trusts ``arn:aws:iam::<platform>:role/<name>``; checking with the Lambda's own
+role would test a principal the contract never mentions. Credentials stay in memory and are never
+logged.
+"""
+
+from __future__ import annotations
+
+import re
+from typing import Any
+
+import boto3
+
+from byok.aws.errors import CLIENT_CONFIG
+from byok.identifiers import RoleArn
+
+__all__ = ["assume_platform_role", "session_name"]
+
+_SESSION_NAME_BAD = re.compile(r"[^\w+=,.@-]")
+
+
+def session_name(environment_id: str) -> str:
+    """``byok-guard-<env>``, trimmed to STS's 64-character limit (shows in CloudTrail)."""
+    return _SESSION_NAME_BAD.sub("-", f"byok-guard-{environment_id}")[:64]
+
+
+def assume_platform_role(
+    base: boto3.session.Session,
+    role_arn: str,
+    environment_id: str,
+    *,
+    region: str | None = None,
+    duration_seconds: int = 900,
+) -> boto3.session.Session:
+    """A session acting as the platform role (raises botocore errors; callers classify)."""
+    role = str(RoleArn.parse(role_arn, "platform_role_arn"))
+    sts = base.client("sts", region_name=region or base.region_name, config=CLIENT_CONFIG)
+    creds: dict[str, Any] = sts.assume_role(
+        RoleArn=role,
+        RoleSessionName=session_name(environment_id),
+        DurationSeconds=duration_seconds,
+    )["Credentials"]
+    return boto3.session.Session(
+        aws_access_key_id=creds["AccessKeyId"],
+        aws_secret_access_key=creds["SecretAccessKey"],
+        aws_session_token=creds["SessionToken"],
+        region_name=region or base.region_name,
+    )

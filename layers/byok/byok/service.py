@@ -1,0 +1,365 @@
+"""Orchestration the Lambda handlers call: trigger -> environments -> validate -> flag -> publish.
+
+Why one module: every entry point (key event, RDS event, platform error report, sweep message,
+CLI) reaches a verdict through ``validate_environment``, the ONE code path: gather the facts as
+they are now, validate them (pure), let ``byok.health.decide`` apply the state machine, write the
+flag conditionally, and publish + audit only on a change. An event only says *what* to
+re-check, so duplicates and out-of-order delivery cannot produce a wrong flag.
+
+Dependencies are injected through ``Deps`` so tests run the real code against moto.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import os
+import uuid
+from collections.abc import Callable, Iterable, Mapping
+from dataclasses import dataclass, field, replace
+from datetime import UTC, datetime
+from typing import TYPE_CHECKING, Any, Final
+
+from byok.errors import EventError, InputError, NotFoundError, StaleWriteError, TransientError
+from byok.health import HealthFlag, HealthSettings, decide, health_changed_entry
+from byok.identifiers import RoleArn, validate_environment_id
+from byok.models import Environment, HealthStatus, Purpose, Trigger, TriggerKind, ValidationReport
+from byok.validation import Facts, validate
+
+if TYPE_CHECKING:  # boto3 is imported lazily: cold start matters on the event-to-flag path
+    import boto3
+
+    from byok.store import Store
+
+__all__ = [
+    "Deps",
+    "EventPublisher",
+    "Outcome",
+    "ServiceSettings",
+    "handle_trigger",
+    "process_validate_message",
+    "run_sweep",
+    "schedule_trigger",
+    "validate_environment",
+]
+
+logger = logging.getLogger("byok.service")
+
+DEFAULT_CANARY_PREFIX: Final = "byok-guard/canary/"
+_SQS_BATCH: Final = 10
+
+#: gather(env, base_session, *, platform_role_arn, trigger, canary_prefix, shared_with) -> Facts
+Gatherer = Callable[..., Facts]
+
+
+@dataclass(frozen=True, slots=True)
+class ServiceSettings:
+    """Configuration from the Lambda environment (see ``Deps.from_environment``)."""
+
+    platform_role_arn: str
+    health_event_bus: str | None = None
+    validate_queue_url: str | None = None
+    canary_prefix: str = DEFAULT_CANARY_PREFIX
+    health: HealthSettings = field(default_factory=HealthSettings)
+
+    def __post_init__(self) -> None:
+        RoleArn.parse(self.platform_role_arn, "PLATFORM_ROLE_ARN")
+        if not self.canary_prefix or self.canary_prefix.startswith("/"):
+            raise InputError(
+                f"CANARY_PREFIX: expected a relative key prefix such as "
+                f"'byok-guard/canary/', got {self.canary_prefix!r}"
+            )
+
+
+class EventPublisher:
+    """Publishes "BYOK Environment Health Changed" with ``put_events`` to the health bus."""
+
+    def __init__(self, events_client: Any, event_bus: str | None) -> None:
+        self.client = events_client
+        self.event_bus = event_bus
+
+    def publish(self, entry: Mapping[str, Any]) -> None:
+        answer = self.client.put_events(Entries=[dict(entry)])
+        if answer.get("FailedEntryCount"):
+            failed = answer["Entries"][0]
+            raise TransientError(
+                f"put_events: {failed.get('ErrorCode')}: {failed.get('ErrorMessage')}"
+            )
+
+
+@dataclass
+class Deps:
+    """Everything the service needs from the outside world, injectable for tests."""
+
+    store: Store
+    session_factory: Callable[[], boto3.session.Session]
+    settings: ServiceSettings
+    clock: Callable[[], datetime] = field(default=lambda: datetime.now(UTC))
+    publisher: EventPublisher | None = None
+    sqs: Any = None
+    gather: Gatherer | None = None
+
+    @classmethod
+    def from_environment(cls, environ: Mapping[str, str] | None = None) -> Deps:
+        """Build from the Lambda env vars; a missing or bad variable raises ``InputError``."""
+        env = os.environ if environ is None else environ
+
+        def required(name: str) -> str:
+            value = env.get(name, "")
+            if not value:
+                raise InputError(f"{name}: required environment variable is not set")
+            return value
+
+        import boto3
+
+        from byok.store import Store
+
+        settings = ServiceSettings(
+            platform_role_arn=required("PLATFORM_ROLE_ARN"),
+            health_event_bus=env.get("HEALTH_EVENT_BUS") or None,
+            validate_queue_url=env.get("VALIDATE_QUEUE_URL") or None,
+            canary_prefix=env.get("CANARY_PREFIX") or DEFAULT_CANARY_PREFIX,
+            health=HealthSettings.from_env(env),
+        )
+        session = boto3.session.Session()
+        from byok.aws.errors import CLIENT_CONFIG
+
+        store = Store(
+            required("ENVIRONMENTS_TABLE"),
+            required("AUDIT_TABLE"),
+            client=session.client("dynamodb", config=CLIENT_CONFIG),
+        )
+        return cls(
+            store=store,
+            session_factory=lambda: session,
+            settings=settings,
+            publisher=EventPublisher(
+                session.client("events", config=CLIENT_CONFIG), settings.health_event_bus
+            ),
+            sqs=session.client("sqs", config=CLIENT_CONFIG)
+            if settings.validate_queue_url
+            else None,
+        )
+
+
+@dataclass(frozen=True, slots=True)
+class Outcome:
+    """What one validation did: the decided flag, whether it changed, whether it was stale."""
+
+    environment_id: str
+    status: HealthStatus
+    previous_status: HealthStatus | None
+    changed: bool
+    stale: bool
+    flag: HealthFlag
+    report: ValidationReport
+    published: bool = False
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "environment_id": self.environment_id,
+            "status": self.status.value,
+            "previous_status": self.previous_status.value if self.previous_status else None,
+            "changed": self.changed,
+            "stale": self.stale,
+            "published": self.published,
+            "reasons": list(self.flag.reasons),
+            "fixes": list(self.flag.fixes),
+            "errors": list(self.flag.errors),
+            "checked_at": self.flag.checked_at,
+        }
+
+
+# ---- entry points -----------------------------------------------------------------------------
+
+
+def environments_for(trigger: Trigger, deps: Deps) -> list[Environment]:
+    """The environments a trigger concerns (empty when no registered environment uses the key)."""
+    if trigger.key_arn:
+        return deps.store.environments_for_key(trigger.key_arn)
+    if trigger.cluster_id:
+        if not trigger.region:
+            raise EventError("region: an RDS cluster trigger needs the cluster's region")
+        env = deps.store.environment_for_cluster(trigger.region, trigger.cluster_id)
+        return [env] if env else []
+    env_id = trigger.evidence.get("environment_id")
+    if isinstance(env_id, str):
+        try:
+            return [deps.store.get_environment(validate_environment_id(env_id))]
+        except NotFoundError:
+            return []
+    return []
+
+
+def handle_trigger(trigger: Trigger, deps: Deps) -> list[Outcome]:
+    """Re-validate every environment the trigger names; keys nobody uses give ``[]``."""
+    return [
+        validate_environment(env.environment_id, trigger, deps, env=env)
+        for env in environments_for(trigger, deps)
+    ]
+
+
+def validate_environment(
+    env_id: str, trigger: Trigger | None, deps: Deps, *, env: Environment | None = None
+) -> Outcome:
+    """The one code path: facts now -> report -> decide -> conditional write -> publish/audit."""
+    env = env or deps.store.get_environment(validate_environment_id(env_id))
+    now = deps.clock()
+    facts = _gather(env, trigger, deps)
+    report = validate(
+        env,
+        facts,
+        platform_role_arn=deps.settings.platform_role_arn,
+        now=now,
+        trigger=trigger,
+    )
+    previous = deps.store.get_flag(env.environment_id)
+    transition = decide(previous, report, deps.settings.health)
+    outcome = Outcome(
+        environment_id=env.environment_id,
+        status=transition.flag.status,
+        previous_status=transition.previous_status,
+        changed=transition.changed,
+        stale=False,
+        flag=transition.flag,
+        report=report,
+    )
+    try:
+        deps.store.put_flag(transition.flag, previous.checked_at if previous else None)
+    except StaleWriteError as exc:
+        # a newer validation already wrote its result: it stands, this one is dropped
+        logger.info("stale validation dropped", extra={"environment_id": env_id, "why": str(exc)})
+        return replace(outcome, stale=True, changed=False)
+    if not transition.changed:
+        return outcome
+    deps.store.append_audit(
+        env.environment_id,
+        {
+            "type": "health_changed",
+            "previous_status": outcome.previous_status.value if outcome.previous_status else None,
+            "status": outcome.status.value,
+            "reasons": list(transition.flag.reasons),
+            "checked_at": report.checked_at,
+            "trigger": trigger.to_dict() if trigger else None,
+            "checks": [c.to_dict() for c in report.checks if c.status.value != "pass"],
+        },
+        at=report.checked_at,
+    )
+    published = False
+    if deps.publisher is not None:
+        deps.publisher.publish(health_changed_entry(transition, deps.settings.health_event_bus))
+        published = True
+    logger.info(
+        "health changed",
+        extra={
+            "environment_id": env.environment_id,
+            "previous_status": outcome.previous_status,
+            "status": outcome.status,
+            "reasons": list(transition.flag.reasons),
+        },
+    )
+    return replace(outcome, published=published)
+
+
+def schedule_trigger(now: datetime, event_id: str | None = None) -> Trigger:
+    """The trigger a sweep stamps on each message (kind SCHEDULE, no key)."""
+    return Trigger(
+        kind=TriggerKind.SCHEDULE,
+        key_arn=None,
+        account=None,
+        region=None,
+        event_name="Scheduled Sweep",
+        event_time=now.astimezone(UTC).isoformat().replace("+00:00", "Z"),
+        event_id=event_id or str(uuid.uuid4()),
+    )
+
+
+def run_sweep(deps: Deps, trigger: Trigger | None = None) -> int:
+    """Enqueue one validate message per registered environment; returns how many were sent."""
+    if not deps.settings.validate_queue_url or deps.sqs is None:
+        raise InputError("VALIDATE_QUEUE_URL: required environment variable is not set")
+    trig = trigger or schedule_trigger(deps.clock())
+    sent = 0
+    for batch in _batches(deps.store.list_environments(), _SQS_BATCH):
+        entries = [
+            {
+                "Id": str(i),
+                "MessageBody": json.dumps(
+                    {"environment_id": env.environment_id, "trigger": trig.to_dict()},
+                    sort_keys=True,
+                ),
+            }
+            for i, env in enumerate(batch)
+        ]
+        answer = deps.sqs.send_message_batch(
+            QueueUrl=deps.settings.validate_queue_url, Entries=entries
+        )
+        failed = answer.get("Failed") or []
+        if failed:
+            raise TransientError(
+                f"send_message_batch: {len(failed)} of {len(entries)} messages failed "
+                f"({failed[0].get('Code')}: {failed[0].get('Message')})"
+            )
+        sent += len(entries)
+    return sent
+
+
+def process_validate_message(body: Mapping[str, Any] | str, deps: Deps) -> Outcome:
+    """Validate the environment a sweep (or any producer) asked for in one SQS message body."""
+    if isinstance(body, str):
+        try:
+            body = json.loads(body)
+        except json.JSONDecodeError as exc:
+            raise EventError(f"body: expected JSON, got {body[:60]!r} ({exc.msg})") from None
+    if not isinstance(body, Mapping):
+        raise EventError(f"body: expected an object, got {type(body).__name__}")
+    env_id = validate_environment_id(body.get("environment_id"), "body.environment_id")
+    trigger = None
+    if body.get("trigger") is not None:
+        from byok.events import trigger_from_dict
+
+        trigger = trigger_from_dict(body["trigger"], "body.trigger")
+    return validate_environment(env_id, trigger, deps)
+
+
+# ---- helpers ----------------------------------------------------------------------------------
+
+
+def _gather(env: Environment, trigger: Trigger | None, deps: Deps) -> Facts:
+    gather = deps.gather
+    if gather is None:
+        from byok.aws.gather import gather_facts
+
+        gather = gather_facts
+    return gather(
+        env,
+        deps.session_factory(),
+        platform_role_arn=deps.settings.platform_role_arn,
+        trigger=trigger,
+        canary_prefix=deps.settings.canary_prefix,
+        shared_with=_shared_with(env, deps),
+    )
+
+
+def _shared_with(env: Environment, deps: Deps) -> dict[Purpose, tuple[str, ...]]:
+    """Other registry users of each key (claims are exclusive, so normally nobody)."""
+    shared: dict[Purpose, tuple[str, ...]] = {}
+    for purpose in Purpose:
+        others = [
+            e.environment_id
+            for e in deps.store.environments_for_key(env.key_arn(purpose))
+            if e.environment_id != env.environment_id
+        ]
+        shared[purpose] = tuple(others)
+    return shared
+
+
+def _batches(items: Iterable[Environment], size: int) -> Iterable[list[Environment]]:
+    batch: list[Environment] = []
+    for item in items:
+        batch.append(item)
+        if len(batch) == size:
+            yield batch
+            batch = []
+    if batch:
+        yield batch

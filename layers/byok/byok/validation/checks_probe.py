@@ -1,0 +1,163 @@
+"""Service probes: what the platform can actually do with the key, now.
+
+The S3 canary round trip is the ground truth for the S3 path (it works even when the customer
+does not let the platform read the key's metadata). Aurora has no cheap cryptographic probe; the
+cluster's own status is the truth there: ``inaccessible-encryption-credentials*`` means the
+cluster already lost the key.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator
+from typing import Final
+
+from byok.models import CheckResult, CheckStatus, Purpose
+from byok.validation.facts import FactError
+from byok.validation.interpret import reason_for_error
+from byok.validation.registry import Check, CheckContext, register_check
+
+RECOVERABLE: Final = "inaccessible-encryption-credentials-recoverable"
+TERMINAL: Final = "inaccessible-encryption-credentials"
+_CLUSTER_NOT_FOUND: Final = frozenset({"DBClusterNotFoundFault", "DBClusterNotFound"})
+
+
+@register_check(
+    "s3-probe",
+    permissions=(
+        "sts:AssumeRole",
+        "s3:PutObject",
+        "s3:GetObject",
+        "s3:DeleteObject",
+        "kms:GenerateDataKey",
+        "kms:Decrypt",
+    ),
+    inputs=("s3_probe", "platform_role_arn"),
+)
+class S3Probe(Check):
+    """Write, read and delete an SSE-KMS canary object with the S3 key, as the platform role."""
+
+    purposes = (Purpose.S3,)
+
+    def run(self, ctx: CheckContext, purpose: Purpose) -> Iterator[CheckResult]:
+        probe = ctx.facts.s3_probe
+        if probe is None:
+            yield self.skipped(ctx, purpose, "S3 probe not run")
+            return
+        evidence = {"bucket": probe.bucket, "object_key": probe.object_key}
+        if probe.ok:
+            yield self.result(
+                ctx, purpose, None, "SSE-KMS canary put/get/delete ok", evidence=evidence
+            )
+            return
+        error = probe.error or FactError("Unknown", "probe failed", transient=False)
+        evidence["failed_step"] = probe.failed_step
+        if error.transient:
+            yield self.could_not_check(ctx, purpose, error, f"S3 canary ({probe.failed_step})")
+            return
+        reason = reason_for_error(error) or "S3_PROBE_FAILED"
+        statements = None
+        if reason in {"POLICY_DENIES_PLATFORM", "S3_PROBE_FAILED"}:
+            from byok.contract import render_statements
+
+            statements = json.dumps(
+                render_statements(purpose, ctx.env.key_arn(purpose), ctx.platform_role_arn),
+                indent=2,
+            )
+        yield self.result(
+            ctx,
+            purpose,
+            reason,
+            f"S3 canary {probe.failed_step} failed: {error.context}",
+            error=error,
+            evidence=evidence,
+            fix_values={"statements": statements} if statements else None,
+        )
+
+
+@register_check(
+    "aurora-cluster",
+    permissions=("sts:AssumeRole", "rds:DescribeDBClusters"),
+    inputs=("cluster",),
+)
+class AuroraCluster(Check):
+    """The Aurora cluster must be encrypted with the registered key and not have lost it."""
+
+    purposes = (Purpose.AURORA,)
+
+    def run(self, ctx: CheckContext, purpose: Purpose) -> Iterator[CheckResult]:
+        cluster = ctx.facts.cluster
+        if cluster is None:
+            yield self.skipped(ctx, purpose, "cluster status not gathered")
+            return
+        if cluster.error is not None:
+            yield self._error(ctx, purpose, cluster.error)
+            return
+        evidence = {
+            "cluster_id": cluster.cluster_id,
+            "status": cluster.status,
+            "storage_encrypted": cluster.storage_encrypted,
+            "kms_key_id": cluster.kms_key_id,
+        }
+        key_arn = ctx.env.key_arn(purpose)
+        if cluster.status == RECOVERABLE or (cluster.status or "").startswith(RECOVERABLE):
+            yield self.result(
+                ctx,
+                purpose,
+                "CLUSTER_INACCESSIBLE_RECOVERABLE",
+                f"cluster {cluster.cluster_id} is {cluster.status}: stopped, recoverable 7 days",
+                evidence=evidence,
+            )
+        elif cluster.status == TERMINAL:
+            yield self.result(
+                ctx,
+                purpose,
+                "CLUSTER_INACCESSIBLE_TERMINAL",
+                f"cluster {cluster.cluster_id} is {cluster.status}: restore from backup",
+                evidence=evidence,
+            )
+        elif not cluster.storage_encrypted:
+            yield self.result(
+                ctx,
+                purpose,
+                "CLUSTER_NOT_ENCRYPTED",
+                f"cluster {cluster.cluster_id} has no storage encryption",
+                evidence=evidence,
+            )
+        elif cluster.kms_key_id != key_arn:
+            yield self.result(
+                ctx,
+                purpose,
+                "CLUSTER_KEY_MISMATCH",
+                f"cluster {cluster.cluster_id} is encrypted with {cluster.kms_key_id}, "
+                f"not the registered {key_arn}",
+                evidence=evidence,
+            )
+        else:
+            yield self.result(
+                ctx,
+                purpose,
+                None,
+                f"cluster {cluster.cluster_id} is {cluster.status}, encrypted with the key",
+                evidence=evidence,
+            )
+
+    def _error(self, ctx: CheckContext, purpose: Purpose, error: FactError) -> CheckResult:
+        if error.transient:
+            return self.could_not_check(ctx, purpose, error, "cluster status")
+        if error.code in _CLUSTER_NOT_FOUND:
+            return self.result(
+                ctx,
+                purpose,
+                "CLUSTER_NOT_FOUND",
+                f"cluster {ctx.env.cluster_id} not found in {ctx.env.region}",
+                error=error,
+            )
+        return self.result(
+            ctx,
+            purpose,
+            "CHECK_FAILED",
+            f"DescribeDBClusters failed ({error.code})",
+            status=CheckStatus.ERROR,
+            error=error,
+        )

@@ -1,0 +1,65 @@
+"""What a definitive AWS error says about a key: the ONE mapping from error code to reason.
+
+Why one place: the same ``DisabledException`` can reach us from DescribeKey-less probes (S3
+PutObject answers ``KMS.DisabledException``), from a platform service's error report, or from a
+future Aurora probe; every path must name the same reason code.
+"""
+
+from __future__ import annotations
+
+from typing import Final
+
+from byok.validation.facts import FactError
+
+__all__ = ["KEY_STATE_REASONS", "expected_error", "reason_for_error"]
+
+#: DescribeKey ``KeyState`` -> reason code (Enabled has none)
+KEY_STATE_REASONS: Final = {
+    "Disabled": "KEY_DISABLED",
+    "PendingDeletion": "KEY_PENDING_DELETION",
+    "PendingReplicaDeletion": "KEY_PENDING_DELETION",
+    "PendingImport": "KEY_PENDING_IMPORT",
+    "Unavailable": "KEY_UNAVAILABLE",
+    "Creating": "KEY_STATE_TRANSITIONAL",
+    "Updating": "KEY_STATE_TRANSITIONAL",
+}
+
+
+def reason_for_error(error: FactError) -> str | None:
+    """The reason code a definitive error proves, or None when it proves nothing about the key."""
+    if error.transient:
+        return None
+    code = error.code.removeprefix("KMS.")
+    message = error.message.lower()
+    if code == "DisabledException":
+        return "KEY_DISABLED"
+    if code == "KMSInvalidStateException":
+        if "pending deletion" in message or "pendingdeletion" in message:
+            return "KEY_PENDING_DELETION"
+        if "pending import" in message or "pendingimport" in message:
+            return "KEY_PENDING_IMPORT"
+        if "unavailable" in message:
+            return "KEY_UNAVAILABLE"
+        return "KEY_INVALID_STATE"
+    if code in {"NotFoundException", "InvalidArnException"}:
+        return "KEY_NOT_FOUND"
+    if code in {"KeyUnavailableException", "CustomKeyStoreInvalidStateException"}:
+        return "KEY_UNAVAILABLE"
+    if code == "ExpiredImportTokenException":
+        return None
+    if code in {"AccessDenied", "AccessDeniedException"} and "kms:" in message:
+        return "POLICY_DENIES_PLATFORM"
+    return None
+
+
+def expected_error(key_state: str, key_arn: str) -> str | None:
+    """The error a cryptographic call would get in this state (AWS-FACTS.md), as error context."""
+    if key_state == "Disabled":
+        return f"DisabledException: {key_arn} is disabled."
+    if key_state in {"PendingDeletion", "PendingReplicaDeletion"}:
+        return f"KMSInvalidStateException: {key_arn} is pending deletion."
+    if key_state == "PendingImport":
+        return f"KMSInvalidStateException: {key_arn} is pending import."
+    if key_state == "Unavailable":
+        return f"KMSInvalidStateException: {key_arn} is unavailable."
+    return None
