@@ -1,0 +1,70 @@
+"""sweep: the scheduled safety net. Enqueues one validation per registered environment.
+
+Events are best effort (AWS-FACTS.md); the sweep re-checks every environment on a schedule through
+the validate queue (partial batch failures, DLQ), so a lost event costs at most one period. Thin:
+``byok.service.run_sweep`` does the work, stamping each message with the schedule event as its
+trigger; this only wires Powertools and reports the count. A ``TransientError`` is raised (Lambda
+retries, then the failure destination keeps the event).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from functools import cache
+from typing import TYPE_CHECKING, Any
+
+from aws_lambda_powertools import Logger, Metrics, Tracer
+from aws_lambda_powertools.metrics import MetricUnit
+
+from byok.errors import ByokError, EventError
+
+if TYPE_CHECKING:
+    from aws_lambda_powertools.utilities.typing import LambdaContext
+
+    from byok.models import Trigger
+    from byok.service import Deps
+
+logger = Logger()
+tracer = Tracer()
+metrics = Metrics()
+
+
+@cache
+def _deps() -> Deps:
+    """The service dependencies, built once per container from template.yaml's env vars."""
+    from byok.service import Deps
+
+    return Deps.from_environment()
+
+
+def _trigger(event: Mapping[str, Any]) -> Trigger | None:
+    """The schedule event as the messages' trigger; an odd one still sweeps (fresh trigger):
+    the sweep is the safety net and must not depend on the event's shape."""
+    from byok.events import normalise
+
+    try:
+        return normalise(event)
+    except EventError as exc:
+        logger.warning("schedule event not understood", extra={"error": exc.to_dict()})
+        return None
+
+
+@logger.inject_lambda_context(clear_state=True)
+@tracer.capture_lambda_handler(capture_response=False)
+@metrics.log_metrics
+def handler(event: Mapping[str, Any], context: LambdaContext) -> dict[str, Any]:
+    from byok.service import run_sweep
+
+    event_id = event.get("id") if isinstance(event, Mapping) else None
+    deps = _deps()  # outside the try: a misconfigured function fails loudly (Errors alarm)
+    try:
+        enqueued = run_sweep(deps, _trigger(event))
+    except ByokError as exc:
+        if exc.retryable:
+            logger.warning("transient failure, Lambda will retry", extra={"error": exc.to_dict()})
+            raise
+        logger.error("sweep failed", extra={"error": exc.to_dict()})
+        return {"status": "error", "event_id": event_id, "error": exc.to_dict()}
+    metrics.add_metric(name="SweepEnqueued", unit=MetricUnit.Count, value=enqueued)
+    logger.info("sweep done", extra={"enqueued": enqueued})
+    return {"status": "ok", "event_id": event_id, "enqueued": enqueued}
