@@ -28,6 +28,7 @@ REGION = "eu-west-1"
 S3_KEY = f"arn:aws:kms:{REGION}:{ACCOUNT}:key/11111111-1111-1111-1111-111111111111"
 AURORA_KEY = f"arn:aws:kms:{REGION}:{ACCOUNT}:key/22222222-2222-2222-2222-222222222222"
 OTHER_KEY = f"arn:aws:kms:{REGION}:{ACCOUNT}:key/33333333-3333-3333-3333-333333333333"
+ROLE = "arn:aws:iam::999988887777:role/byok-platform"
 TABLES = ["--environments-table", "t-env", "--audit-table", "t-audit"]
 
 
@@ -128,6 +129,14 @@ def test_register_reused_key_exit_1(aws: Store, capsys: pytest.CaptureFixture[st
     assert [e.environment_id for e in aws.list_environments()] == ["acme-prod"]
 
 
+def test_register_bad_platform_role_writes_nothing(
+    aws: Store, capsys: pytest.CaptureFixture[str]
+) -> None:
+    code, _, err = run(capsys, *register_args(), "--platform-role-arn", "role/x")
+    assert code == 2 and err.startswith("byok: error: platform_role_arn:")
+    assert aws.list_environments() == []
+
+
 def test_show_unknown_environment(aws: Store, capsys: pytest.CaptureFixture[str]) -> None:
     code, _, err = run(capsys, "env", "show", "nope", *TABLES)
     assert code == 1
@@ -149,12 +158,16 @@ class StandInDeps:
     store: Store
 
 
-def stand_in_service(impact: HealthStatus, calls: list[Any]) -> types.ModuleType:
+def stand_in_service(
+    impact: HealthStatus, calls: list[Any], roles: list[str | None] | None = None
+) -> types.ModuleType:
     """A stand-in for ``byok.service`` (being written by the validation engineer): it decides
     with the real ``byok.health`` and writes with the real store on moto."""
+    roles = [] if roles is None else roles
 
-    def from_environment() -> StandInDeps:
-        return StandInDeps(Store(os.environ["ENVIRONMENTS_TABLE"], os.environ["AUDIT_TABLE"]))
+    def from_environment(environ: dict[str, str]) -> StandInDeps:
+        roles.append(environ.get("PLATFORM_ROLE_ARN"))
+        return StandInDeps(Store(environ["ENVIRONMENTS_TABLE"], environ["AUDIT_TABLE"]))
 
     def validate_environment(env_id: str, trigger: Any, deps: StandInDeps) -> Any:
         calls.append((env_id, trigger))
@@ -187,9 +200,20 @@ def test_validate_runs_the_service_and_reports_the_stored_flag(
     exit_code: int,
 ) -> None:
     calls: list[Any] = []
-    monkeypatch.setitem(sys.modules, "byok.service", stand_in_service(impact, calls))
+    roles: list[str | None] = []
+    monkeypatch.setitem(sys.modules, "byok.service", stand_in_service(impact, calls, roles))
     run(capsys, *register_args(), "--no-validate")
-    code, out, _ = run(capsys, "env", "validate", "acme-prod", "--format", "json", *TABLES)
+    code, out, _ = run(
+        capsys,
+        "env",
+        "validate",
+        "acme-prod",
+        "--format",
+        "json",
+        "--platform-role-arn",
+        ROLE,
+        *TABLES,
+    )
     assert code == exit_code
     result = json.loads(out)
     assert result["health"]["status"] == impact.value
@@ -197,6 +221,8 @@ def test_validate_runs_the_service_and_reports_the_stored_flag(
     ((env_id, trigger),) = calls
     assert env_id == "acme-prod" and trigger.kind is TriggerKind.MANUAL
     assert trigger.account == ACCOUNT and trigger.region == REGION
+    assert roles == [ROLE]
+    assert "ENVIRONMENTS_TABLE" not in os.environ  # the CLI passes its tables, leaks nothing
 
     code, out, _ = run(capsys, "env", "show", "acme-prod", *TABLES)
     assert f"health            {impact.value}" in out

@@ -23,6 +23,7 @@ from enum import Enum
 from typing import Any
 
 from byok.errors import ByokError
+from byok.identifiers import RoleArn
 from byok.models import Environment, HealthStatus, Trigger, TriggerKind
 
 DEFAULT_ENVIRONMENTS_TABLE = "byok-environments"
@@ -58,6 +59,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         "--no-validate", dest="validate", action="store_false", help="skip the first validation"
     )
     _common(reg)
+    _validation_args(reg)
     reg.set_defaults(func=cmd_register)
 
     lst = sub.add_parser("list", help="list registered environments and their health")
@@ -72,6 +74,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     val = sub.add_parser("validate", help="validate an environment now and update its flag")
     val.add_argument("environment_id", metavar="ENV")
     _common(val)
+    _validation_args(val)
     val.set_defaults(func=cmd_validate)
 
 
@@ -87,6 +90,20 @@ def _common(parser: argparse.ArgumentParser) -> None:
         metavar="NAME",
         help=f"audit table (env AUDIT_TABLE, default {DEFAULT_AUDIT_TABLE})",
     )
+
+
+def _validation_args(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        "--platform-role-arn",
+        metavar="ARN",
+        help="role the checks assume (env PLATFORM_ROLE_ARN)",
+    )
+
+
+def _platform_role(args: argparse.Namespace) -> str | None:
+    """``--platform-role-arn`` validated (checked before anything is written)."""
+    value = getattr(args, "platform_role_arn", None)
+    return str(RoleArn.parse(value, "platform_role_arn")) if value else None
 
 
 def _tables(args: argparse.Namespace) -> tuple[str, str]:
@@ -109,6 +126,7 @@ def _store(args: argparse.Namespace) -> Any:
 
 def cmd_register(args: argparse.Namespace) -> int:
     env = Environment.create(**{dest: getattr(args, dest) for _, dest, _, _ in _REGISTER_FIELDS})
+    _platform_role(args)
     store = _store(args)
     store.register(env)
     store.append_audit(env.environment_id, {"event": "registered", "environment": env.to_dict()})
@@ -163,6 +181,7 @@ def cmd_show(args: argparse.Namespace) -> int:
 
 
 def cmd_validate(args: argparse.Namespace) -> int:
+    _platform_role(args)
     env = _store(args).get_environment(args.environment_id)
     result = _validate(args, env, "byok env validate")
     if args.format == "json":
@@ -190,8 +209,14 @@ def _validate(args: argparse.Namespace, env: Environment, event_name: str) -> di
             code="SERVICE_UNAVAILABLE",
         ) from None
     environments_table, audit_table = _tables(args)
-    os.environ["ENVIRONMENTS_TABLE"] = environments_table  # Deps reads the same tables
-    os.environ["AUDIT_TABLE"] = audit_table
+    environ = {
+        **os.environ,
+        "ENVIRONMENTS_TABLE": environments_table,  # Deps reads the same tables as the CLI
+        "AUDIT_TABLE": audit_table,
+    }
+    role = _platform_role(args)
+    if role:
+        environ["PLATFORM_ROLE_ARN"] = role
     now = datetime.now(UTC).isoformat(timespec="microseconds")
     trigger = Trigger(
         kind=TriggerKind.MANUAL,
@@ -202,7 +227,7 @@ def _validate(args: argparse.Namespace, env: Environment, event_name: str) -> di
         event_time=now,
         event_id=f"manual-{uuid.uuid4()}",
     )
-    deps = service.Deps.from_environment()
+    deps = service.Deps.from_environment(environ)
     outcome = service.validate_environment(env.environment_id, trigger, deps)
     flag = _store(args).get_flag(env.environment_id)
     return {"outcome": _jsonable(outcome), "health": flag.to_dict() if flag else None}
