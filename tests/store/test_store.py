@@ -6,6 +6,8 @@ from collections.abc import Iterator
 
 import boto3
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 from moto import mock_aws
 
 from byok.errors import ConflictError, NotFoundError, StaleWriteError
@@ -229,3 +231,26 @@ def test_missing_table_is_a_clear_error() -> None:
         s = Store("missing", "missing-audit", client=boto3.client("dynamodb", region_name=REGION))
         with pytest.raises(NotFoundError, match="tables created"):
             s.get_environment("acme-prod")
+
+
+# ---- order independence ----------------------------------------------------------------------
+
+
+@settings(max_examples=25, deadline=None)
+@given(order=st.permutations(list(range(6))))
+def test_newest_flag_wins_whatever_the_write_order(order: list[int]) -> None:
+    """Validations finishing in any order: the stored flag is always the newest result."""
+    with mock_aws():
+        c = boto3.client("dynamodb", region_name=REGION)
+        create_tables(c, ENV_TABLE, AUDIT_TABLE)
+        s = Store(ENV_TABLE, AUDIT_TABLE, client=c)
+        newest_so_far = -1
+        for n in order:
+            try:
+                s.put_flag(flag(f"2026-11-25T04:00:0{n}Z", reasons=(f"R{n}",)), None)
+                assert n > newest_so_far
+                newest_so_far = n
+            except StaleWriteError:
+                assert n < newest_so_far
+        stored = s.get_flag("acme-prod")
+        assert stored is not None and stored.reasons == ("R5",)

@@ -449,7 +449,6 @@ def health_changed_entry(transition: Transition, event_bus: str | None = None) -
         "Source": EVENT_SOURCE,
         "DetailType": EVENT_DETAIL_TYPE,
         "Detail": json.dumps(health_changed_event(transition), sort_keys=True, default=str),
-        "Resources": [],
     }
     if event_bus:
         entry["EventBusName"] = event_bus

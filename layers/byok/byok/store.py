@@ -468,6 +468,8 @@ def _translate(exc: Exception, what: str) -> ByokError:
             or exc.response.get("ResponseMetadata", {}).get("HTTPStatusCode", 0) >= 500
         ):
             return TransientError(f"{what}: {code}: {message}")
+        if code == "TransactionCanceledException":
+            return ConflictError(f"{what}: the registry changed meanwhile ({message})")
         if code == "ResourceNotFoundException":
             return NotFoundError(f"{what}: {code}: {message} (are the tables created?)")
         return ByokError(f"{what}: {code}: {message}", code=code or "AWS_ERROR")
