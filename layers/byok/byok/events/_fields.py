@@ -1,0 +1,151 @@
+"""Small validated readers shared by the event normalisers.
+
+Every helper raises ``EventError`` whose message starts with the dotted path of the offending
+field (``detail.eventTime: ...``), so a malformed event is diagnosed from one line of log.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from typing import Any
+
+from pydantic import ValidationError
+
+from byok.errors import EventError, InputError
+from byok.identifiers import (
+    KEY_ID_RE,
+    KeyArn,
+    validate_account_id,
+    validate_environment_id,
+    validate_region,
+)
+
+_TYPE_WORDS = {
+    "string_type": "expected a string",
+    "dict_type": "expected an object",
+    "model_type": "expected an object",
+    "model_attributes_type": "expected an object",
+    "list_type": "expected a list",
+    "bool_type": "expected true or false",
+}
+
+
+def short(value: object, limit: int = 80) -> str:
+    """``repr`` cut to ``limit`` characters: error messages quote input, never dump it."""
+    text = repr(value)
+    return text if len(text) <= limit else text[: limit - 3] + "..."
+
+
+def join_path(prefix: str, loc: tuple[int | str, ...]) -> str:
+    path = prefix
+    for part in loc:
+        if isinstance(part, int):
+            path += f"[{part}]"
+        else:
+            path = f"{path}.{part}" if path else str(part)
+    return path or "event"
+
+
+def from_validation_error(exc: ValidationError, prefix: str) -> EventError:
+    """Turn pydantic's report into one ``EventError`` naming the first bad field."""
+    err = exc.errors(include_url=False)[0]
+    path = join_path(prefix, tuple(err.get("loc", ())))
+    kind = err.get("type", "")
+    if kind == "missing":
+        return EventError(f"{path}: required")
+    if kind == "string_too_short":
+        return EventError(f"{path}: must not be empty")
+    what = _TYPE_WORDS.get(kind, str(err.get("msg", "invalid value")).lower())
+    return EventError(f"{path}: {what}, got {short(err.get('input'))}")
+
+
+def as_event_error(exc: InputError) -> EventError:
+    """Identifier validators raise ``InputError``; at the event boundary it is an ``EventError``."""
+    return exc if isinstance(exc, EventError) else EventError(exc.message)
+
+
+def timestamp(value: object, field: str) -> str:
+    """An ISO 8601 time, returned in canonical UTC form (``2026-11-25T04:03:25Z``)."""
+    if not isinstance(value, str):
+        raise EventError(f"{field}: expected an ISO 8601 timestamp, got {short(value)}")
+    try:
+        parsed = datetime.fromisoformat(value)
+        if parsed.tzinfo is None:
+            parsed = parsed.replace(tzinfo=UTC)  # CloudTrail and EventBridge times are UTC
+        parsed = parsed.astimezone(UTC)
+    except (ValueError, OverflowError):
+        raise EventError(f"{field}: expected an ISO 8601 timestamp, got {short(value)}") from None
+    text = parsed.strftime("%Y-%m-%dT%H:%M:%S")
+    if parsed.microsecond:
+        text += f".{parsed.microsecond // 1000:03d}"
+    return text + "Z"
+
+
+def key_arn(value: object, field: str) -> KeyArn:
+    try:
+        return KeyArn.parse(value, field)
+    except InputError as exc:
+        raise as_event_error(exc) from None
+
+
+def is_key_arn(value: object) -> bool:
+    try:
+        KeyArn.parse(value)
+    except InputError:
+        return False
+    return True
+
+
+def looks_like_key_arn(value: object) -> bool:
+    """True for ``arn:*:kms:*:*:key/...`` (valid or not): such an entry must then be valid."""
+    if not isinstance(value, str):
+        return False
+    parts = value.split(":", 5)
+    return len(parts) == 6 and parts[0] == "arn" and parts[2] == "kms" and parts[5][:4] == "key/"
+
+
+def is_key_id(value: object) -> bool:
+    return isinstance(value, str) and bool(KEY_ID_RE.match(value))
+
+
+def partition_for(region: str) -> str:
+    if region.startswith("cn-"):
+        return "aws-cn"
+    if region.startswith("us-gov-"):
+        return "aws-us-gov"
+    return "aws"
+
+
+def build_key_arn(key_id: str, account: object, region: object, fields: tuple[str, str]) -> KeyArn:
+    """The ARN of a key named by bare id: a bare id always means a key in the caller's account."""
+    acct = account_id(account, fields[0])
+    reg = region_name(region, fields[1])
+    return KeyArn(partition_for(reg), reg, acct, key_id)
+
+
+def account_id(value: object, field: str) -> str:
+    try:
+        return validate_account_id(value, field)
+    except InputError as exc:
+        raise as_event_error(exc) from None
+
+
+def region_name(value: object, field: str) -> str:
+    try:
+        return validate_region(value, field)
+    except InputError as exc:
+        raise as_event_error(exc) from None
+
+
+def environment_id(value: object, field: str) -> str:
+    try:
+        return validate_environment_id(value, field)
+    except InputError as exc:
+        raise as_event_error(exc) from None
+
+
+def pick(mapping: dict[str, Any] | None, *names: str) -> dict[str, Any]:
+    """The named entries present in ``mapping`` (evidence copied verbatim from a record)."""
+    if not mapping:
+        return {}
+    return {name: mapping[name] for name in names if name in mapping}

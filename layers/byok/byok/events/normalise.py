@@ -1,0 +1,156 @@
+"""One boundary for every incoming event: ``normalise(event) -> Trigger``.
+
+Each accepted event shape is an ``EventShape`` in ``SHAPES``, keyed by ``(source, detail-type)``:
+its detail model, the trigger kind it yields, the function that builds the trigger and, where it
+applies, the rule that makes an event ignorable. Adding a shape is adding one entry; the tests
+walk the registry and require a sample in ``events/`` for each.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from typing import Any
+
+from pydantic import BaseModel, ValidationError
+
+from byok.errors import EventError, InputError
+from byok.events import _fields as f
+from byok.events import cloudtrail, sources
+from byok.events.models import (
+    CloudTrailDetail,
+    Envelope,
+    KeyAccessErrorDetail,
+    KmsNativeDetail,
+    ManualDetail,
+    RdsClusterDetail,
+    ScheduledDetail,
+)
+from byok.models import Trigger, TriggerKind
+
+
+@dataclass(frozen=True, slots=True)
+class EventShape:
+    """One accepted event shape: how to validate its detail and turn it into a trigger."""
+
+    source: str
+    detail_type: str
+    kind: TriggerKind
+    model: type[BaseModel]
+    build: Callable[[Envelope, Any, TriggerKind], Trigger]
+    #: why an event of this shape may be skipped (None: never); see ``is_ignorable``
+    ignore: Callable[[Any], str | None] | None = None
+    #: checks of the detail that need no key resolution, run by both public functions
+    check: Callable[[Any], None] | None = None
+
+
+def _registry(*shapes: EventShape) -> dict[tuple[str, str], EventShape]:
+    return {(s.source, s.detail_type): s for s in shapes}
+
+
+_NATIVE = (TriggerKind.KMS_NATIVE, KmsNativeDetail, sources.from_kms_native)
+
+#: every accepted event shape, keyed by (source, detail-type)
+SHAPES: dict[tuple[str, str], EventShape] = _registry(
+    EventShape(
+        "aws.kms",
+        cloudtrail.API_CALL,
+        TriggerKind.API_CALL,
+        CloudTrailDetail,
+        cloudtrail.from_cloudtrail,
+        cloudtrail.ignore_api_call,
+        cloudtrail.check,
+    ),
+    EventShape(
+        "aws.kms",
+        cloudtrail.SERVICE_EVENT,
+        TriggerKind.SERVICE_EVENT,
+        CloudTrailDetail,
+        cloudtrail.from_cloudtrail,
+        cloudtrail.ignore_service_event,
+        cloudtrail.check,
+    ),
+    EventShape("aws.kms", "KMS CMK Rotation", *_NATIVE),
+    EventShape("aws.kms", "KMS CMK Deletion", *_NATIVE),
+    EventShape("aws.kms", "KMS Imported Key Material Expiration", *_NATIVE),
+    EventShape(
+        "aws.rds",
+        "RDS DB Cluster Event",
+        TriggerKind.RDS_CLUSTER,
+        RdsClusterDetail,
+        sources.from_rds_cluster,
+    ),
+    EventShape(
+        "byok.platform",
+        "BYOK Key Access Error",
+        TriggerKind.KEY_ACCESS_ERROR,
+        KeyAccessErrorDetail,
+        sources.from_key_access_error,
+    ),
+    EventShape(
+        "aws.events",
+        "Scheduled Event",
+        TriggerKind.SCHEDULE,
+        ScheduledDetail,
+        sources.from_schedule,
+    ),
+    EventShape(
+        "byok.manual",
+        "BYOK Manual Validation",
+        TriggerKind.MANUAL,
+        ManualDetail,
+        sources.from_manual,
+    ),
+)
+
+
+def normalise(event: Mapping[str, Any]) -> Trigger:
+    """Turn any accepted event into a ``Trigger`` naming one canonical key ARN (or cluster).
+
+    Raises ``EventError`` (and nothing else) for a malformed or unsupported event; the message
+    starts with the offending field. Failed API calls still normalise (``evidence["failed"]`` is
+    true); call ``is_ignorable`` first to skip them and calls that cannot change key health.
+    """
+    shape, envelope, detail = _parse(event)
+    try:
+        return shape.build(envelope, detail, shape.kind)
+    except InputError as exc:
+        raise f.as_event_error(exc) from None
+
+
+def is_ignorable(event: Mapping[str, Any]) -> str | None:
+    """Why this event need not trigger a validation, or None when it must.
+
+    Ignorable: failed API calls (``detail.errorCode``: a DisableKey that was denied changed
+    nothing) and KMS calls / service events that cannot affect key health (Encrypt, TagResource,
+    Describe*...). Needs no key resolution, so a failed call naming only an alias is ignorable
+    rather than malformed. Raises ``EventError`` for a malformed or unsupported event.
+    """
+    shape, _, detail = _parse(event)
+    return shape.ignore(detail) if shape.ignore else None
+
+
+def _parse(event: object) -> tuple[EventShape, Envelope, Any]:
+    if not isinstance(event, Mapping):
+        raise EventError(f"event: expected a JSON object, got {f.short(event)}")
+    try:
+        envelope = Envelope.model_validate(dict(event))
+    except ValidationError as exc:
+        raise f.from_validation_error(exc, "") from None
+    shape = SHAPES.get((envelope.source, envelope.detail_type))
+    if shape is None:
+        known = "; ".join(f"{s} / {t}" for s, t in SHAPES)
+        raise EventError(
+            f"detail-type: unsupported event {envelope.detail_type!r} from source "
+            f"{envelope.source!r} (accepted: {known})"
+        )
+    f.account_id(envelope.account, "account")
+    f.region_name(envelope.region, "region")
+    f.timestamp(envelope.time, "time")
+    try:
+        detail = shape.model.model_validate(envelope.detail)
+    except ValidationError as exc:
+        raise f.from_validation_error(exc, "detail") from None
+    if shape.check is not None:
+        shape.check(detail)
+    return shape, envelope, detail
