@@ -97,23 +97,23 @@ class HealthSettings:
         return cls(**values)
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(frozen=True, slots=True, kw_only=True)
 class HealthFlag:
     """The health of one environment as last decided, plus transient-failure bookkeeping.
 
     ``reasons`` are stable UPPER_SNAKE codes; ``fixes`` the exact customer-facing commands or
     statements; ``errors`` the error context (``DisabledException: <arn> is disabled.``);
     ``details`` the failing checks as dicts. ``since`` is when ``status`` began, ``checked_at``
-    the validation this flag reflects.
+    the validation this flag reflects. Keyword-only: too many same-typed fields to pass by position.
     """
 
     environment_id: str
     status: HealthStatus
-    since: str
-    checked_at: str
     reasons: tuple[str, ...] = ()
     fixes: tuple[str, ...] = ()
     errors: tuple[str, ...] = ()
+    since: str
+    checked_at: str
     transient_failures: int = 0
     first_transient_at: str | None = None
     last_transient_error: str | None = None
