@@ -36,9 +36,12 @@ import re
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
+from functools import lru_cache
+from typing import TypeVar
 
 from byok.errors import PolicyError
 from byok.policy.matching import compile_arn_patterns, compile_patterns
+from byok.policy.variables import Template, parse_template
 
 #: a JSON scalar as it appears in a policy or in a request context
 Scalar = str | bool | int | float | bytes
@@ -47,7 +50,9 @@ ValuePredicate = Callable[[object], bool | None]
 #: request context after normalisation: lower-case key -> non-empty tuple of values
 Context = Mapping[str, tuple[object, ...]]
 ClauseTest = Callable[[Context], bool]
-ValueCompiler = Callable[[tuple[Scalar, ...], str], ValuePredicate]
+#: (policy values, place for errors, values are resolved templates) -> predicate
+ValueCompiler = Callable[[tuple[Scalar, ...], str, bool], ValuePredicate]
+T = TypeVar("T")
 
 
 @dataclass(frozen=True, slots=True)
@@ -55,21 +60,41 @@ class OperatorSpec:
     name: str
     negated: bool
     compile_values: ValueCompiler
+    #: policy variables allowed in values (IAM: only String and ARN operators)
+    variables: bool = False
+    #: values are wildcard patterns (``${*}`` / ``${?}`` escapes apply)
+    wildcards: bool = False
 
 
 OPERATORS: dict[str, OperatorSpec] = {}
 SET_PREFIXES = ("ForAllValues", "ForAnyValue")
 
 
-def _register(*names: tuple[str, bool]) -> Callable[[ValueCompiler], ValueCompiler]:
+def _register(
+    *names: tuple[str, bool], variables: bool = False, wildcards: bool = False
+) -> Callable[[ValueCompiler], ValueCompiler]:
     """Register one value compiler under its positive and negated operator names."""
 
     def wrap(fn: ValueCompiler) -> ValueCompiler:
         for name, negated in names:
-            OPERATORS[name] = OperatorSpec(name, negated, fn)
+            OPERATORS[name] = OperatorSpec(name, negated, fn, variables, wildcards)
         return fn
 
     return wrap
+
+
+def _convert_all(
+    values: tuple[Scalar, ...], path: str, convert: Callable[[object], T | None], expected: str
+) -> list[T]:
+    """Convert every policy value or raise PolicyError naming the value's place."""
+    out: list[T] = []
+    for i, value in enumerate(values):
+        converted = convert(value)
+        if converted is None:
+            where = f"{path}[{i}]" if len(values) > 1 else path
+            raise PolicyError(f"{where}: expected {expected}, got {value!r}")
+        out.append(converted)
+    return out
 
 
 # --- String -----------------------------------------------------------------------------------
@@ -86,16 +111,6 @@ def _as_text(value: object) -> str | None:
     return None
 
 
-def _policy_texts(values: tuple[Scalar, ...], path: str) -> list[str]:
-    out: list[str] = []
-    for i, value in enumerate(values):
-        text = _as_text(value)
-        if text is None:
-            raise PolicyError(f"{path}[{i}]: expected a string, got {type(value).__name__}")
-        out.append(text)
-    return out
-
-
 def _text_predicate(test: Callable[[str], bool]) -> ValuePredicate:
     def predicate(value: object) -> bool | None:
         text = value if type(value) is str else _as_text(value)
@@ -106,30 +121,32 @@ def _text_predicate(test: Callable[[str], bool]) -> ValuePredicate:
     return predicate
 
 
-@_register(("StringEquals", False), ("StringNotEquals", True))
-def _string_equals(values: tuple[Scalar, ...], path: str) -> ValuePredicate:
+@_register(("StringEquals", False), ("StringNotEquals", True), variables=True)
+def _string_equals(values: tuple[Scalar, ...], path: str, templated: bool) -> ValuePredicate:
     # Exact and case-sensitive; wildcards are literal characters for StringEquals.
-    exact = frozenset(_policy_texts(values, path))
+    exact = frozenset(_convert_all(values, path, _as_text, "a string"))
     return _text_predicate(exact.__contains__)
 
 
-@_register(("StringEqualsIgnoreCase", False), ("StringNotEqualsIgnoreCase", True))
-def _string_equals_ic(values: tuple[Scalar, ...], path: str) -> ValuePredicate:
-    exact = frozenset(t.lower() for t in _policy_texts(values, path))
+@_register(("StringEqualsIgnoreCase", False), ("StringNotEqualsIgnoreCase", True), variables=True)
+def _string_equals_ic(values: tuple[Scalar, ...], path: str, templated: bool) -> ValuePredicate:
+    exact = frozenset(t.lower() for t in _convert_all(values, path, _as_text, "a string"))
     return _text_predicate(lambda text: text.lower() in exact)
 
 
-@_register(("StringLike", False), ("StringNotLike", True))
-def _string_like(values: tuple[Scalar, ...], path: str) -> ValuePredicate:
-    return _text_predicate(compile_patterns(_policy_texts(values, path)))
+@_register(("StringLike", False), ("StringNotLike", True), variables=True, wildcards=True)
+def _string_like(values: tuple[Scalar, ...], path: str, templated: bool) -> ValuePredicate:
+    patterns = _convert_all(values, path, _as_text, "a string")
+    return _text_predicate(compile_patterns(patterns, templated=templated))
 
 
-# --- Numeric ----------------------------------------------------------------------------------
+# --- Numeric and Date -------------------------------------------------------------------------
 
 _NUMBER_RE = re.compile(r"[+-]?(?:\d+(?:\.\d*)?|\.\d+)(?:[eE][+-]?\d+)?")
 
 
 def _as_number(value: object) -> float | None:
+    """JSON numbers or numeric strings ("NumericLessThan": {"s3:max-keys": "10"}), finite only."""
     if isinstance(value, bool):
         return None
     numeric = isinstance(value, int | float)
@@ -140,49 +157,6 @@ def _as_number(value: object) -> float | None:
     except OverflowError:  # an int too large for a float
         return None
     return number if math.isfinite(number) else None
-
-
-def _policy_numbers(values: tuple[Scalar, ...], path: str) -> list[float]:
-    out: list[float] = []
-    for i, value in enumerate(values):
-        number = _as_number(value)
-        if number is None:
-            raise PolicyError(f"{path}[{i}]: expected a number, got {value!r}")
-        out.append(number)
-    return out
-
-
-_COMPARE: dict[str, Callable[[float, float], bool]] = {
-    "Equals": float.__eq__,
-    "LessThan": float.__lt__,
-    "LessThanEquals": float.__le__,
-    "GreaterThan": float.__gt__,
-    "GreaterThanEquals": float.__ge__,
-}
-
-
-def _ordered_compiler(
-    convert: Callable[[object], float | None],
-    policy_values: Callable[[tuple[Scalar, ...], str], list[float]],
-    compare: Callable[[float, float], bool],
-) -> ValueCompiler:
-    """Numeric and Date operators: request value <op> any policy value (OR)."""
-
-    def compile_values(values: tuple[Scalar, ...], path: str) -> ValuePredicate:
-        bounds = tuple(policy_values(values, path))
-
-        def predicate(value: object) -> bool | None:
-            converted = convert(value)
-            if converted is None:
-                return None
-            return any(compare(converted, bound) for bound in bounds)
-
-        return predicate
-
-    return compile_values
-
-
-# --- Date -------------------------------------------------------------------------------------
 
 
 def _as_epoch(value: object) -> float | None:
@@ -201,27 +175,50 @@ def _as_epoch(value: object) -> float | None:
         return _as_number(value)
     if moment.tzinfo is None:
         moment = moment.replace(tzinfo=UTC)
-    return moment.timestamp()
+    try:
+        return moment.timestamp()
+    except (OverflowError, OSError, ValueError):
+        return None
 
 
-def _policy_dates(values: tuple[Scalar, ...], path: str) -> list[float]:
-    out: list[float] = []
-    for i, value in enumerate(values):
-        epoch = _as_epoch(value)
-        if epoch is None:
-            raise PolicyError(
-                f"{path}[{i}]: expected an ISO 8601 date/time or epoch seconds, got {value!r}"
-            )
-        out.append(epoch)
-    return out
+_COMPARE: dict[str, Callable[[float, float], bool]] = {
+    "Equals": float.__eq__,
+    "LessThan": float.__lt__,
+    "LessThanEquals": float.__le__,
+    "GreaterThan": float.__gt__,
+    "GreaterThanEquals": float.__ge__,
+}
 
 
+def _ordered_compiler(
+    convert: Callable[[object], float | None],
+    expected: str,
+    compare: Callable[[float, float], bool],
+) -> ValueCompiler:
+    """Numeric and Date operators: request value <op> any policy value (OR)."""
+
+    def compile_values(values: tuple[Scalar, ...], path: str, templated: bool) -> ValuePredicate:
+        bounds = tuple(_convert_all(values, path, convert, expected))
+
+        def predicate(value: object) -> bool | None:
+            converted = convert(value)
+            if converted is None:
+                return None
+            return any(compare(converted, bound) for bound in bounds)
+
+        return predicate
+
+    return compile_values
+
+
+_NUMBER = "a number"
+_DATE = "an ISO 8601 date/time or epoch seconds"
 for _suffix, _compare in _COMPARE.items():
     OPERATORS[f"Numeric{_suffix}"] = OperatorSpec(
-        f"Numeric{_suffix}", False, _ordered_compiler(_as_number, _policy_numbers, _compare)
+        f"Numeric{_suffix}", False, _ordered_compiler(_as_number, _NUMBER, _compare)
     )
     OPERATORS[f"Date{_suffix}"] = OperatorSpec(
-        f"Date{_suffix}", False, _ordered_compiler(_as_epoch, _policy_dates, _compare)
+        f"Date{_suffix}", False, _ordered_compiler(_as_epoch, _DATE, _compare)
     )
 OPERATORS["NumericNotEquals"] = OperatorSpec(
     "NumericNotEquals", True, OPERATORS["NumericEquals"].compile_values
@@ -231,7 +228,7 @@ OPERATORS["DateNotEquals"] = OperatorSpec(
 )
 
 
-# --- Bool -------------------------------------------------------------------------------------
+# --- Bool, Binary, IP address -----------------------------------------------------------------
 
 
 def _as_bool(value: object) -> bool | None:
@@ -248,29 +245,24 @@ def _as_bool(value: object) -> bool | None:
 
 
 def _policy_bools(values: tuple[Scalar, ...], path: str) -> frozenset[bool]:
-    out: set[bool] = set()
-    for i, value in enumerate(values):
-        flag = _as_bool(value)
-        if flag is None:
-            raise PolicyError(f"{path}[{i}]: expected true or false, got {value!r}")
-        out.add(flag)
-    return frozenset(out)
+    return frozenset(_convert_all(values, path, _as_bool, "true or false"))
 
 
-@_register(("Bool", False))
-def _bool(values: tuple[Scalar, ...], path: str) -> ValuePredicate:
-    wanted = _policy_bools(values, path)
+def _set_predicate(convert: Callable[[object], T | None], wanted: frozenset[T]) -> ValuePredicate:
+    """Equality families (Bool, Binary): request value, converted, is one of the policy values."""
 
     def predicate(value: object) -> bool | None:
-        flag = _as_bool(value)
-        if flag is None:
+        converted = convert(value)
+        if converted is None:
             return None
-        return flag in wanted
+        return converted in wanted
 
     return predicate
 
 
-# --- Binary -----------------------------------------------------------------------------------
+@_register(("Bool", False))
+def _bool(values: tuple[Scalar, ...], path: str, templated: bool) -> ValuePredicate:
+    return _set_predicate(_as_bool, _policy_bools(values, path))
 
 
 def _as_bytes(value: object) -> bytes | None:
@@ -285,51 +277,46 @@ def _as_bytes(value: object) -> bytes | None:
     return None
 
 
+def _policy_bytes(value: object) -> bytes | None:
+    return _as_bytes(value) if isinstance(value, str) else None
+
+
 @_register(("BinaryEquals", False))
-def _binary_equals(values: tuple[Scalar, ...], path: str) -> ValuePredicate:
-    wanted: set[bytes] = set()
-    for i, value in enumerate(values):
-        decoded = _as_bytes(value) if isinstance(value, str) else None
-        if decoded is None:
-            raise PolicyError(f"{path}[{i}]: expected a base64 string, got {value!r}")
-        wanted.add(decoded)
-    frozen = frozenset(wanted)
+def _binary_equals(values: tuple[Scalar, ...], path: str, templated: bool) -> ValuePredicate:
+    wanted = frozenset(_convert_all(values, path, _policy_bytes, "a base64 string"))
+    return _set_predicate(_as_bytes, wanted)
 
-    def predicate(value: object) -> bool | None:
-        decoded = _as_bytes(value)
-        if decoded is None:
-            return None
-        return decoded in frozen
-
-    return predicate
-
-
-# --- IP address -------------------------------------------------------------------------------
 
 IpNetwork = ipaddress.IPv4Network | ipaddress.IPv6Network
 
 
+def _as_network(value: object) -> IpNetwork | None:
+    if not isinstance(value, str):
+        return None
+    try:
+        return ipaddress.ip_network(value.strip(), strict=False)
+    except ValueError:
+        return None
+
+
+def _as_address(value: object) -> ipaddress.IPv4Address | ipaddress.IPv6Address | None:
+    if not isinstance(value, str):
+        return None
+    try:
+        return ipaddress.ip_address(value.strip())
+    except ValueError:
+        return None
+
+
 @_register(("IpAddress", False), ("NotIpAddress", True))
-def _ip_address(values: tuple[Scalar, ...], path: str) -> ValuePredicate:
-    networks: list[IpNetwork] = []
-    for i, value in enumerate(values):
-        if not isinstance(value, str):
-            raise PolicyError(f"{path}[{i}]: expected an IP address or CIDR, got {value!r}")
-        try:
-            networks.append(ipaddress.ip_network(value.strip(), strict=False))
-        except ValueError:
-            raise PolicyError(
-                f"{path}[{i}]: expected an IP address or CIDR such as '203.0.113.0/24', "
-                f"got {value!r}"
-            ) from None
-    nets = tuple(networks)
+def _ip_address(values: tuple[Scalar, ...], path: str, templated: bool) -> ValuePredicate:
+    nets = tuple(
+        _convert_all(values, path, _as_network, "an IP address or CIDR such as '203.0.113.0/24'")
+    )
 
     def predicate(value: object) -> bool | None:
-        if not isinstance(value, str):
-            return None
-        try:
-            address = ipaddress.ip_address(value.strip())
-        except ValueError:
+        address = _as_address(value)
+        if address is None:
             return None
         return any(address.version == net.version and address in net for net in nets)
 
@@ -339,15 +326,22 @@ def _ip_address(values: tuple[Scalar, ...], path: str) -> ValuePredicate:
 # --- ARN --------------------------------------------------------------------------------------
 
 
-@_register(("ArnEquals", False), ("ArnLike", False), ("ArnNotEquals", True), ("ArnNotLike", True))
-def _arn(values: tuple[Scalar, ...], path: str) -> ValuePredicate:
+def _as_str(value: object) -> str | None:
+    return value if isinstance(value, str) else None
+
+
+@_register(
+    ("ArnEquals", False),
+    ("ArnLike", False),
+    ("ArnNotEquals", True),
+    ("ArnNotLike", True),
+    variables=True,
+    wildcards=True,
+)
+def _arn(values: tuple[Scalar, ...], path: str, templated: bool) -> ValuePredicate:
     # IAM docs list ArnEquals and ArnLike together: case-sensitive, per-component, wildcards.
-    patterns: list[str] = []
-    for i, value in enumerate(values):
-        if not isinstance(value, str):
-            raise PolicyError(f"{path}[{i}]: expected an ARN string, got {value!r}")
-        patterns.append(value)
-    match = compile_arn_patterns(patterns)
+    patterns = _convert_all(values, path, _as_str, "an ARN string")
+    match = compile_arn_patterns(patterns, templated)
 
     def predicate(value: object) -> bool | None:
         if not isinstance(value, str):
@@ -411,18 +405,72 @@ class ConditionClause:
 
 
 def compile_clause(
-    op: ParsedOperator, key: str, values: tuple[Scalar, ...], path: str
+    op: ParsedOperator,
+    key: str,
+    values: tuple[Scalar, ...],
+    path: str,
+    *,
+    variables: bool = False,
 ) -> ConditionClause:
+    """Compile one key's clause. ``variables``: the policy is Version 2012-10-17, so ``${...}``
+    in String/ARN operator values are policy variables (resolved per request)."""
     key_lower = key.lower()
     if op.base == "Null":
         test = _null_test(key_lower, _policy_bools(values, path))
         return ConditionClause(op.name, "Null", key, values, None, False, False, test)
     spec = OPERATORS[op.base]
-    predicate = spec.compile_values(values, path)
-    test = _clause_test(key_lower, predicate, spec.negated, op.if_exists, op.set_operator)
+    templates: tuple[Template | None, ...] = ()
+    if variables and spec.variables:
+        templates = tuple(
+            parse_template(v, f"{path}[{i}]", wildcards=spec.wildcards)
+            if isinstance(v, str)
+            else None
+            for i, v in enumerate(values)
+        )
+    if any(templates):
+        spec.compile_values(values, path, False)  # type-check the literal values now
+        test = _templated_test(spec, key_lower, values, templates, op.if_exists, op.set_operator)
+    else:
+        predicate = spec.compile_values(values, path, False)
+        test = _clause_test(key_lower, predicate, spec.negated, op.if_exists, op.set_operator)
     return ConditionClause(
         op.name, op.base, key, values, op.set_operator, op.if_exists, spec.negated, test
     )
+
+
+def _templated_test(
+    spec: OperatorSpec,
+    key: str,
+    values: tuple[Scalar, ...],
+    templates: tuple[Template | None, ...],
+    if_exists: bool,
+    set_operator: str | None,
+) -> ClauseTest:
+    """Resolve the values' variables per request (raising Unresolved), then test as usual."""
+    pairs = tuple(zip(values, templates, strict=True))
+    wildcards = spec.wildcards
+
+    def test(context: Context) -> bool:
+        resolved = tuple(
+            template.resolve(context, wildcards=wildcards) if template else value
+            for value, template in pairs
+        )
+        return _resolved_test(spec.name, key, resolved, if_exists, set_operator)(context)
+
+    return test
+
+
+@lru_cache(maxsize=2048)
+def _resolved_test(
+    base: str,
+    key: str,
+    resolved: tuple[Scalar, ...],
+    if_exists: bool,
+    set_operator: str | None,
+) -> ClauseTest:
+    spec = OPERATORS[base]
+    predicate = spec.compile_values(resolved, key, True)
+    return _clause_test(key, predicate, spec.negated, if_exists, set_operator)
 
 
 def _null_test(key: str, wanted: frozenset[bool]) -> ClauseTest:

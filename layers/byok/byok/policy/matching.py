@@ -11,6 +11,8 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from functools import lru_cache
 
+from byok.policy.variables import LITERAL_QMARK, LITERAL_STAR
+
 #: A compiled string test: ``matcher(value) -> bool``.
 Matcher = Callable[[str], bool]
 
@@ -24,12 +26,23 @@ def has_wildcard(pattern: str) -> bool:
     return "*" in pattern or "?" in pattern
 
 
+_UNSENTINEL = str.maketrans({LITERAL_STAR: "*", LITERAL_QMARK: "?"})
+
+
+def literal_text(pattern: str, templated: bool) -> str:
+    """A resolved template's text with its protected ``*``/``?`` turned back into characters."""
+    return pattern.translate(_UNSENTINEL) if templated else pattern
+
+
 @lru_cache(maxsize=4096)
-def wildcard_regex(pattern: str, ignore_case: bool = False) -> re.Pattern[str]:
+def wildcard_regex(
+    pattern: str, ignore_case: bool = False, templated: bool = False
+) -> re.Pattern[str]:
     """``*`` = any run of characters (including none), ``?`` = exactly one; all else literal.
 
     IAM documents exactly these two wildcards for actions, resources, ``StringLike`` and
-    ``ArnLike``; there is no escape syntax, so every other character is matched literally.
+    ``ArnLike``; the only escapes are the policy variables ``${*}`` and ``${?}``, which a
+    resolved template carries as sentinels (``templated=True``).
     """
     parts: list[str] = []
     for char in pattern:
@@ -37,12 +50,18 @@ def wildcard_regex(pattern: str, ignore_case: bool = False) -> re.Pattern[str]:
             parts.append(".*")
         elif char == "?":
             parts.append(".")
+        elif templated and char == LITERAL_STAR:
+            parts.append(re.escape("*"))
+        elif templated and char == LITERAL_QMARK:
+            parts.append(re.escape("?"))
         else:
             parts.append(re.escape(char))
     return re.compile("".join(parts), re.DOTALL | (re.IGNORECASE if ignore_case else 0))
 
 
-def compile_patterns(patterns: Iterable[str], *, ignore_case: bool = False) -> Matcher:
+def compile_patterns(
+    patterns: Iterable[str], *, ignore_case: bool = False, templated: bool = False
+) -> Matcher:
     """One matcher for "the value matches any of these wildcard patterns" (logical OR).
 
     Literal patterns go into a frozenset, wildcard ones into one alternation regex, so the
@@ -57,7 +76,7 @@ def compile_patterns(patterns: Iterable[str], *, ignore_case: bool = False) -> M
                 return _always
             wild.append(norm)
         else:
-            exact.add(norm)
+            exact.add(literal_text(norm, templated))
     frozen = frozenset(exact)
     if not wild:
         if ignore_case:
@@ -66,7 +85,7 @@ def compile_patterns(patterns: Iterable[str], *, ignore_case: bool = False) -> M
             (only,) = frozen
             return only.__eq__
         return frozen.__contains__
-    regex = _alternation(tuple(sorted(wild)))
+    regex = _alternation(tuple(sorted(wild)), templated)
     fullmatch = regex.fullmatch
     if ignore_case:
 
@@ -83,8 +102,11 @@ def compile_patterns(patterns: Iterable[str], *, ignore_case: bool = False) -> M
 
 
 @lru_cache(maxsize=1024)
-def _alternation(patterns: tuple[str, ...]) -> re.Pattern[str]:
-    return re.compile("|".join(f"(?:{wildcard_regex(p).pattern})" for p in patterns), re.DOTALL)
+def _alternation(patterns: tuple[str, ...], templated: bool) -> re.Pattern[str]:
+    return re.compile(
+        "|".join(f"(?:{wildcard_regex(p, False, templated).pattern})" for p in patterns),
+        re.DOTALL,
+    )
 
 
 def _always(value: str) -> bool:
@@ -100,7 +122,7 @@ def split_arn(value: str) -> list[str] | None:
 
 
 @lru_cache(maxsize=4096)
-def arn_matcher(pattern: str) -> Matcher:
+def arn_matcher(pattern: str, templated: bool = False) -> Matcher:
     """ArnLike / ArnEquals: each of the six ARN components is compared separately.
 
     IAM docs (condition operators, ARN): "Each of the six colon-delimited components of the ARN
@@ -114,16 +136,17 @@ def arn_matcher(pattern: str) -> Matcher:
         return _always
     parts = split_arn(pattern)
     if parts is None:
-        fullmatch = wildcard_regex(pattern).fullmatch
+        fullmatch = wildcard_regex(pattern, False, templated).fullmatch
         return lambda value: fullmatch(value) is not None
     if not has_wildcard(pattern):
-        return pattern.__eq__
+        return literal_text(pattern, templated).__eq__
     component_tests: list[Matcher] = []
     for part in parts:
         if has_wildcard(part):
-            component_tests.append(wildcard_regex(part).fullmatch)  # type: ignore[arg-type]
+            regex = wildcard_regex(part, False, templated)
+            component_tests.append(regex.fullmatch)  # type: ignore[arg-type]
         else:
-            component_tests.append(part.__eq__)
+            component_tests.append(literal_text(part, templated).__eq__)
     tests = tuple(component_tests)
 
     def match(value: str) -> bool:
@@ -135,9 +158,9 @@ def arn_matcher(pattern: str) -> Matcher:
     return match
 
 
-def compile_arn_patterns(patterns: Iterable[str]) -> Matcher:
+def compile_arn_patterns(patterns: Iterable[str], templated: bool = False) -> Matcher:
     """OR over several ARN patterns (see :func:`arn_matcher`)."""
-    matchers = tuple(arn_matcher(p) for p in patterns)
+    matchers = tuple(arn_matcher(p, templated) for p in patterns)
     if len(matchers) == 1:
         return matchers[0]
 
@@ -283,9 +306,8 @@ class PrincipalSpec:
     def names_identity(self, identity: str) -> bool:
         """Whether this element lists one identity of a caller's chain (for ``NotPrincipal``).
 
-        Exact naming only: an account root listed in ``NotPrincipal`` exempts the account's own
-        identity, not every principal in it (AWS docs, NotPrincipal with Deny: to exempt an
-        assumed-role session, list the session ARN, the role ARN and the account ARN).
+        An account root listed in ``NotPrincipal`` names the account's own identity, not every
+        principal in it; a role names the role and its sessions (as in ``Principal``).
         """
         if self.everyone:
             return True
@@ -301,8 +323,22 @@ class PrincipalSpec:
             return parts[4] in self.accounts
         if parts[2] == "iam" and resource.startswith("role/"):
             return (parts[4], resource.rsplit("/", 1)[-1].lower()) in self.roles
+        if parts[2] == "sts" and resource.startswith("assumed-role/"):
+            pieces = resource.split("/")
+            return len(pieces) >= 3 and (parts[4], pieces[1].lower()) in self.roles
         return False
 
-    def not_match(self, caller: Caller) -> bool:
-        """A ``NotPrincipal`` statement applies unless every identity of the caller is listed."""
-        return not all(self.names_identity(identity) for identity in caller.identities)
+    def not_match(self, caller: Caller, *, deny: bool) -> bool:
+        """Whether a ``NotPrincipal`` statement applies to ``caller``.
+
+        AWS docs (NotPrincipal with Deny): "If an assumed-role user ... is being evaluated, AWS
+        might validate the account first, then the role, and then the assumed-role user", so
+        the docs list the session, the role *and* the account to spare a session. We model
+        that chain: a Deny applies unless every identity of the caller is listed; an Allow
+        ("granted to all principals except for the ones specified") applies unless the caller
+        itself is listed. Both readings err toward the documented warning, never toward an
+        exemption the docs do not promise.
+        """
+        if deny:
+            return not all(self.names_identity(identity) for identity in caller.identities)
+        return not self.names_identity(caller.identities[0])

@@ -13,7 +13,8 @@ from typing import Any
 
 from byok.errors import InputError
 from byok.policy.conditions import ConditionClause, Context
-from byok.policy.matching import Caller, Matcher, PrincipalSpec, parse_caller
+from byok.policy.matching import Caller, Matcher, PrincipalSpec, arn_matcher, parse_caller
+from byok.policy.variables import Template, Unresolved
 
 
 class Effect(StrEnum):
@@ -46,6 +47,7 @@ class Statement:
     # compiled
     _action_test: Matcher = field(repr=False)
     _resource_test: Matcher = field(repr=False)
+    _resource_templates: tuple[Template, ...] = field(repr=False)
     _resource_star: bool = field(repr=False)
 
     @property
@@ -63,20 +65,35 @@ class Statement:
         resource = request.resource
         # resource None = "this key": only a pattern made of '*' is sure to match it (Request)
         hit = self._resource_star if resource is None else self._resource_test(resource)
-        if hit is self.not_resource:
-            return None
-        delegated = False
-        if self.principal is not None:
-            matched, delegated = self.principal.match(request.caller)
-            if not matched:
-                return None
-        elif self.not_principal is not None and not self.not_principal.not_match(request.caller):
-            return None
         context = request.context_lower
-        for clause in self.conditions:
-            if not clause.test(context):
+        try:
+            if self._resource_templates and resource is not None:
+                hit = self._templated_resource(resource, context) or hit
+            if hit is self.not_resource:
                 return None
+            delegated = False
+            if self.principal is not None:
+                matched, delegated = self.principal.match(request.caller)
+                if not matched:
+                    return None
+            elif self.not_principal is not None and not self.not_principal.not_match(
+                request.caller, deny=self.effect is Effect.DENY
+            ):
+                return None
+            for clause in self.conditions:
+                if not clause.test(context):
+                    return None
+        except Unresolved:
+            # IAM: a variable with no value "causes the statement to be invalid".
+            return None
         return delegated
+
+    def _templated_resource(self, resource: str, context: Context) -> bool:
+        hit = False
+        for template in self._resource_templates:
+            pattern = template.resolve(context, wildcards=True)  # may raise Unresolved
+            hit = hit or arn_matcher(pattern, True)(resource)
+        return hit
 
 
 @dataclass(frozen=True, slots=True, eq=False)

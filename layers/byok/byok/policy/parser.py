@@ -25,6 +25,7 @@ from byok.policy.matching import (
     split_arn,
 )
 from byok.policy.model import Effect, Policy, Statement
+from byok.policy.variables import Template, parse_template
 
 #: KMS key policy size limit: 32 KB (AWS-FACTS: "Key policy: at most 32 KB")
 MAX_POLICY_BYTES = 32768
@@ -155,11 +156,12 @@ def _policy(document: Mapping[str, Any], size: int) -> Policy:
         raise PolicyError(
             f"Statement: expected an object or a list of objects, got {_kind(raw_statements)}"
         )
-    statements = tuple(_statement(i, path, raw) for i, (path, raw) in enumerate(items))
+    variables = version == "2012-10-17"  # policy variables exist only in this version
+    statements = tuple(_statement(i, path, raw, variables) for i, (path, raw) in enumerate(items))
     return Policy(version, policy_id, statements, document, size)
 
 
-def _statement(index: int, path: str, raw: object) -> Statement:
+def _statement(index: int, path: str, raw: object, variables: bool) -> Statement:
     if not isinstance(raw, Mapping):
         raise PolicyError(f"{path}: expected an object, got {_kind(raw)}")
     for key in raw:
@@ -186,7 +188,8 @@ def _statement(index: int, path: str, raw: object) -> Statement:
             )
     resource_key = _exactly_one(raw, path, "Resource", "NotResource")
     resources = _strings(raw[resource_key], f"{path}.{resource_key}")
-    conditions = _conditions(raw.get("Condition"), f"{path}.Condition")
+    static, templates = _resource_patterns(resources, f"{path}.{resource_key}", variables)
+    conditions = _conditions(raw.get("Condition"), f"{path}.Condition", variables)
     return Statement(
         index=index,
         sid=sid,
@@ -200,9 +203,34 @@ def _statement(index: int, path: str, raw: object) -> Statement:
         conditions=conditions,
         raw=raw,
         _action_test=compile_patterns(actions, ignore_case=True),
-        _resource_test=compile_arn_patterns(resources),
-        _resource_star=any(set(r) == {"*"} for r in resources),
+        _resource_test=compile_arn_patterns(static),
+        _resource_templates=templates,
+        _resource_star=any(set(r) == {"*"} for r in static),
     )
+
+
+def _resource_patterns(
+    resources: tuple[str, ...], path: str, variables: bool
+) -> tuple[tuple[str, ...], tuple[Template, ...]]:
+    """Split patterns into static ones and templates (variables only after the fifth colon)."""
+    if not variables:
+        return resources, ()
+    static: list[str] = []
+    templates: list[Template] = []
+    for i, pattern in enumerate(resources):
+        where = f"{path}[{i}]" if len(resources) > 1 else path
+        template = parse_template(pattern, where, wildcards=True)
+        if template is None:
+            static.append(pattern)
+            continue
+        parts = split_arn(pattern)
+        if parts is None or any("${" in part for part in parts[:5]):
+            raise PolicyError(
+                f"{where}: policy variables are allowed only in the resource part of an ARN "
+                f"(after the fifth colon), got {pattern!r}"
+            )
+        templates.append(template)
+    return tuple(static), tuple(templates)
 
 
 def _exactly_one(raw: Mapping[str, Any], path: str, name: str, negated: str) -> str:
@@ -325,7 +353,7 @@ def _aws_principal(
         arns.add(name)
 
 
-def _conditions(value: object, path: str) -> tuple[ConditionClause, ...]:
+def _conditions(value: object, path: str, variables: bool) -> tuple[ConditionClause, ...]:
     if value is None:
         return ()
     if not isinstance(value, Mapping):
@@ -341,5 +369,5 @@ def _conditions(value: object, path: str) -> tuple[ConditionClause, ...]:
             if not isinstance(key, str) or not key:
                 raise PolicyError(f"{op_path}: expected condition key names, got {key!r}")
             values = normalise_values(raw_values, key_path)
-            clauses.append(compile_clause(op, key, values, key_path))
+            clauses.append(compile_clause(op, key, values, key_path, variables=variables))
     return tuple(clauses)
