@@ -36,11 +36,13 @@ from byok.contract.spec import (
     Expectation,
     Parties,
     Severity,
+    account_of,
     expectations,
+    named_outsider_expectations,
     parties,
 )
 from byok.models import CheckStatus, Purpose
-from byok.policy import Decision, Evaluation, Policy, Request, evaluate, parse_policy
+from byok.policy import Decision, Effect, Evaluation, Policy, Request, evaluate, parse_policy
 
 #: (message on pass, message on violation)
 MESSAGES: dict[CheckId, tuple[str, str]] = {
@@ -73,13 +75,55 @@ MESSAGES: dict[CheckId, tuple[str, str]] = {
 _SEVERITY = {Severity.WARN: CheckStatus.WARN, Severity.FAIL: CheckStatus.FAIL}
 
 
-@lru_cache(maxsize=256)
-def _compiled(p: Parties) -> tuple[tuple[Expectation, Request], ...]:
+def _requests(
+    p: Parties, items: tuple[Expectation, ...]
+) -> tuple[tuple[Expectation, Request], ...]:
     key = str(p.key)
     return tuple(
-        (e, Request(e.principal, e.action, resource=key, context=dict(e.context)))
-        for e in expectations(p)
+        (e, Request(e.principal, e.action, resource=key, context=dict(e.context))) for e in items
     )
+
+
+@lru_cache(maxsize=256)
+def _compiled(p: Parties) -> tuple[tuple[Expectation, Request], ...]:
+    return _requests(p, expectations(p))
+
+
+@lru_cache(maxsize=1024)
+def _compiled_named(p: Parties, named: tuple[str, ...]) -> tuple[tuple[Expectation, Request], ...]:
+    return _requests(p, named_outsider_expectations(p, named))
+
+
+#: condition keys whose values name who may call (accounts or principal ARNs)
+_WHO_KEYS = frozenset(
+    {"aws:principalaccount", "kms:calleraccount", "aws:principalarn", "aws:sourceaccount"}
+)
+
+
+def _named_principals(policy: Policy, p: Parties) -> tuple[str, ...]:
+    """Accounts and principals of *other* accounts that Allow statements name, in the
+    principal or in a who-condition; each gets its own outsider probes."""
+    mine = (p.customer_account, p.platform_account)
+    found: set[str] = set()
+    for s in policy.statements:
+        if s.effect is not Effect.ALLOW:
+            continue
+        values: list[object] = []
+        principal = s.raw.get("Principal")
+        if isinstance(principal, Mapping):
+            for v in principal.values():
+                values += [v] if isinstance(v, str) else list(v)
+        condition = s.raw.get("Condition")
+        if isinstance(condition, Mapping):
+            for clause in condition.values():
+                if isinstance(clause, Mapping):
+                    for k, v in clause.items():
+                        if str(k).lower() in _WHO_KEYS:
+                            values += [v] if isinstance(v, str) else list(v)
+        for v in values:
+            if isinstance(v, str) and (account := account_of(v)) and account not in mine:
+                found.add(v)
+    return tuple(sorted(found))
 
 
 @lru_cache(maxsize=256)
@@ -121,6 +165,9 @@ def check_policy(
     p = parties(purpose, str(key_arn), str(platform_role_arn))
     parsed = policy if isinstance(policy, Policy) else parse_policy(policy)
     compiled = _compiled(p)
+    named = _named_principals(parsed, p)
+    if named:
+        compiled = compiled + _compiled_named(p, named)
     results = [(e, evaluate(parsed, req)) for e, req in compiled]
     required = [(e, req) for e, req in compiled if e.must_allow]
     checks: list[ContractCheck] = []

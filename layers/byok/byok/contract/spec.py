@@ -18,7 +18,7 @@ from enum import StrEnum
 from functools import lru_cache
 
 from byok.errors import InputError
-from byok.identifiers import KeyArn, RoleArn
+from byok.identifiers import ACCOUNT_RE, KeyArn, RoleArn
 from byok.models import Purpose
 
 #: rendered and required cryptographic actions (one statement per purpose, via the service)
@@ -198,6 +198,12 @@ def parties(purpose: Purpose | str, key_arn: str, platform_role_arn: str) -> Par
             f"platform_role_arn: partition {role.partition!r} differs from the key's "
             f"{key.partition!r}"
         )
+    if "*" in role.path or "?" in role.path:
+        # IAM allows them in paths, but a key policy principal cannot contain wildcards
+        raise InputError(
+            f"platform_role_arn: a role path with '*' or '?' cannot be named as a key policy "
+            f"principal, got {platform_role_arn!r}"
+        )
     if role.account == key.account:
         raise InputError(
             f"platform_role_arn: must be in the platform account, not in the key's (customer) "
@@ -284,22 +290,8 @@ def _forbidden(p: Parties) -> list[Expectation]:
     ) -> None:
         out.append(Expectation(check, False, sev, principal, action, ctx, why))
 
-    # no-public-access: an outsider (neither customer nor platform account) gets nothing,
-    # directly or through the purpose's service.
     outsider = p.outsider_account
-    for resource in ("user/byok-contract-outsider", "role/byok-contract-outsider"):
-        who = p.iam_arn(outsider, resource)
-        for action in ("kms:Decrypt", "kms:GenerateDataKey", "kms:DescribeKey", "kms:PutKeyPolicy"):
-            forbid(
-                CheckId.NO_PUBLIC_ACCESS, Severity.FAIL, who, action,
-                _ctx(outsider, who), "a principal of an unrelated account",
-            )  # fmt: skip
-        for action in ("kms:Decrypt", "kms:CreateGrant"):
-            forbid(
-                CheckId.NO_PUBLIC_ACCESS, Severity.FAIL, who, action,
-                _ctx(outsider, who, p.via(), grant_for_aws=action == "kms:CreateGrant" or None),
-                "a principal of an unrelated account, through the purpose's service",
-            )  # fmt: skip
+    out += _public_probes(p, outsider, _default_outsiders(p, outsider))
 
     # no-direct-access: the platform role never calls KMS itself for cryptography, grants or
     # administration (only the service does, on its behalf).
@@ -332,25 +324,17 @@ def _forbidden(p: Parties) -> list[Expectation]:
                 _ctx(acct, role, via, grant), f"via {why}",
             )  # fmt: skip
 
-    # principal-scope: only this role. The same role name in another account is an outsider
-    # (fail); another principal of the platform account is wider than the contract (warn).
-    lookalike = p.iam_arn(outsider, f"role{p.role.path}{p.role.name}")
+    # principal-scope: only this role. Another principal of the platform account is wider than
+    # the contract (warn); the role's name in another account is an outsider (fail).
     sibling_name = "byok-contract-sibling" if p.role.name != "byok-contract-sibling" else "other"
     sibling = p.iam_arn(acct, f"role/{sibling_name}")
     for req in _required(p):
-        ctx = dict(req.context)
-        grant = ctx.get(GRANT_FOR_AWS)
-        grant_flag = bool(grant) if grant is not None else None
-        forbid(
-            CheckId.PRINCIPAL_SCOPE, Severity.FAIL, lookalike, req.action,
-            _ctx(outsider, lookalike, p.via(), grant_flag),
-            "the platform role's name in an unrelated account",
-        )  # fmt: skip
         forbid(
             CheckId.PRINCIPAL_SCOPE, Severity.WARN, sibling, req.action,
-            _ctx(acct, sibling, p.via(), grant_flag),
+            _ctx(acct, sibling, p.via(), _grant_flag(req)),
             "another principal of the platform account",
         )  # fmt: skip
+    out += _lookalike_probes(p, outsider)
 
     # grants-for-aws-resources-only: grant operations only when an AWS service makes them for
     # an AWS resource (kms:GrantIsForAWSResource = true), even through the right service.
@@ -367,3 +351,82 @@ def _forbidden(p: Parties) -> list[Expectation]:
 def expectations(p: Parties) -> tuple[Expectation, ...]:
     """Every request of the contract for these parties: required first, then forbidden."""
     return tuple(_required(p) + _forbidden(p))
+
+
+def _grant_flag(req: Expectation) -> bool | None:
+    value = dict(req.context).get(GRANT_FOR_AWS)
+    return None if value is None else bool(value)
+
+
+def _default_outsiders(p: Parties, account: str) -> list[str]:
+    return [
+        p.iam_arn(account, "user/byok-contract-outsider"),
+        p.iam_arn(account, "role/byok-contract-outsider"),
+    ]
+
+
+def _public_probes(p: Parties, account: str, principals: list[str]) -> list[Expectation]:
+    """no-public-access: a principal of an unrelated account gets nothing, directly or through
+    the purpose's service."""
+    out: list[Expectation] = []
+    for who in principals:
+        for action in ("kms:Decrypt", "kms:GenerateDataKey", "kms:DescribeKey", "kms:PutKeyPolicy"):
+            out.append(
+                Expectation(
+                    CheckId.NO_PUBLIC_ACCESS, False, Severity.FAIL, who, action,
+                    _ctx(account, who), "a principal of an unrelated account",
+                )
+            )  # fmt: skip
+        for action in ("kms:Decrypt", "kms:CreateGrant"):
+            out.append(
+                Expectation(
+                    CheckId.NO_PUBLIC_ACCESS, False, Severity.FAIL, who, action,
+                    _ctx(account, who, p.via(), True if action == "kms:CreateGrant" else None),
+                    "a principal of an unrelated account, through the purpose's service",
+                )
+            )  # fmt: skip
+    return out
+
+
+def _lookalike_probes(p: Parties, account: str) -> list[Expectation]:
+    """principal-scope (fail): the platform role's path and name in an unrelated account."""
+    lookalike = p.iam_arn(account, f"role{p.role.path}{p.role.name}")
+    return [
+        Expectation(
+            CheckId.PRINCIPAL_SCOPE, False, Severity.FAIL, lookalike, req.action,
+            _ctx(account, lookalike, p.via(), _grant_flag(req)),
+            "the platform role's name in an unrelated account",
+        )
+        for req in _required(p)
+    ]  # fmt: skip
+
+
+def account_of(principal: str) -> str | None:
+    """The account of an ARN or bare account id (None for '*', services, malformed)."""
+    if ACCOUNT_RE.match(principal):
+        return principal
+    parts = principal.split(":", 5)
+    if len(parts) == 6 and parts[0] == "arn" and ACCOUNT_RE.match(parts[4]):
+        return parts[4]
+    return None
+
+
+@lru_cache(maxsize=1024)
+def named_outsider_expectations(p: Parties, named: tuple[str, ...]) -> tuple[Expectation, ...]:
+    """Probes for the unrelated accounts and principals a policy names explicitly (a partner
+    account, a role of another account): the fixed outsider probes cannot guess them.
+    ``named`` holds principal ARNs or account ids outside the customer and platform accounts."""
+    out: list[Expectation] = []
+    by_account: dict[str, list[str]] = {}
+    for name in named:
+        account = account_of(name)
+        if account is None or account in (p.customer_account, p.platform_account):
+            continue
+        who = by_account.setdefault(account, [])
+        specific = ":iam::" in name and not name.endswith(":root")
+        if specific and "*" not in name and "?" not in name:
+            who.append(name)
+    for account, who in by_account.items():
+        out += _public_probes(p, account, _default_outsiders(p, account) + who)
+        out += _lookalike_probes(p, account)
+    return tuple(out)
