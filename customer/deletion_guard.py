@@ -54,13 +54,14 @@ def handler(event, context=None, kms=None, sns=None):
     if decommissioned(kms, key):
         print(json.dumps({"key": key, "action": "none", "reason": DECOMMISSION_TAG}))
         return {"action": "none", "reason": "decommission tag", "key": key}
-    state = kms.describe_key(KeyId=key)["KeyMetadata"]["KeyState"]
+    meta = kms.describe_key(KeyId=key)["KeyMetadata"]
+    state, key_id = meta["KeyState"], meta["KeyId"]  # own account: the id is enough
     done = []
     if state == "PendingDeletion":
-        kms.cancel_key_deletion(KeyId=key)
+        kms.cancel_key_deletion(KeyId=key_id)
         done.append("CancelKeyDeletion")
     if state in ("PendingDeletion", "Disabled"):
-        kms.enable_key(KeyId=key)
+        kms.enable_key(KeyId=key_id)
         done.append("EnableKey")
     who = (detail.get("userIdentity") or {}).get("arn", "unknown")
     result = {"action": "+".join(done) or "none", "key": key, "state": state}

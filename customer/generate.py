@@ -58,7 +58,7 @@ ADMIN_CHOICES = ("none", "one", "many")
 HEALTH_CHOICES = (True, False)
 # Fn::Sub variables bound to parameters (the rest are parameters or pseudo parameters).
 ADMIN_VARS: dict[str, str] = {
-    "KeyAdministrator": "!Select [0, !Ref KeyAdministratorArns]",
+    "KeyAdministrator": '!Join ["", !Ref KeyAdministratorArns]',  # the only one
     "KeyAdministrators": "!Join ['\", \"', !Ref KeyAdministratorArns]",
 }
 

@@ -3,6 +3,7 @@ sys.path, since test folders are not packages under --import-mode=importlib)."""
 
 from __future__ import annotations
 
+import ast
 import importlib.util
 import json
 import sys
@@ -102,3 +103,14 @@ BASE_PARAMETERS = {
     "PlatformRoleName": PLATFORM_ROLE,
     "PlatformRegion": REGION,
 }
+
+
+def policy_document(raw: Any) -> dict[str, Any]:
+    """An IAM policy document as returned by moto: a dict, JSON text, or (for inline role
+    policies created by moto's CloudFormation) the Python repr of the dict."""
+    if isinstance(raw, dict):
+        return raw
+    try:
+        return json.loads(raw)
+    except json.JSONDecodeError:
+        return ast.literal_eval(raw)

@@ -1,0 +1,129 @@
+"""Deploy the customer template into moto's CloudFormation and read back what it created."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+import pytest
+from customer_support import CUSTOMER_ACCOUNT, PLATFORM_BUS, REGION, Stack, policy_document
+
+from byok.contract import check_policy, render_policy
+from byok.identifiers import KeyArn
+
+KEYS = (("s3", "S3KeyArn", "S3KeyAlias"), ("aurora", "AuroraKeyArn", "AuroraKeyAlias"))
+
+
+@pytest.mark.parametrize("health_checks", [True, False], ids=["health-on", "health-off"])
+@pytest.mark.parametrize("forwarding", [True, False], ids=["forwarding-on", "forwarding-off"])
+def test_keys_carry_the_contract_policy(
+    deploy: Callable[..., Stack], health_checks: bool, forwarding: bool
+) -> None:
+    stack = deploy(
+        AllowHealthChecks=str(health_checks).lower(),
+        PlatformEventBusArn=PLATFORM_BUS if forwarding else "",
+    )
+    kms = stack.client("kms")
+    for purpose, arn_output, alias_output in KEYS:
+        key_arn = stack.outputs[arn_output]
+        key = KeyArn.parse(key_arn)
+        assert (key.account, key.region) == (CUSTOMER_ACCOUNT, REGION)
+        policy = stack.key_policy(arn_output)
+        expected = render_policy(
+            purpose, key_arn, stack.platform_role_arn, full=True, health_checks=health_checks
+        )
+        assert policy == expected
+        report = check_policy(policy, purpose, key_arn, stack.platform_role_arn)
+        assert report.verdict == "pass", report.to_dict()
+        sids = {s["Sid"] for s in policy["Statement"]}
+        assert ("BYOKPlatformHealthChecks" in sids) is health_checks
+
+        meta = kms.describe_key(KeyId=key_arn)["KeyMetadata"]
+        assert meta["KeySpec"] == "SYMMETRIC_DEFAULT"
+        assert meta["KeyUsage"] == "ENCRYPT_DECRYPT"
+        assert meta["KeyState"] == "Enabled"
+        aliases = kms.list_aliases(KeyId=key_arn)["Aliases"]
+        assert [a["AliasName"] for a in aliases] == [f"alias/byok/acme-prod/{purpose}"]
+        assert stack.outputs[alias_output] == f"alias/byok/acme-prod/{purpose}"
+    assert stack.outputs["S3KeyArn"] != stack.outputs["AuroraKeyArn"]
+    assert stack.outputs["EnvironmentId"] == "acme-prod"
+
+    rules = stack.client("events").list_rules()["Rules"]
+    forwarders = [r for r in rules if r["Name"].startswith("byok-forward-")]
+    assert len(forwarders) == (1 if forwarding else 0)
+    assert ("KeyEventsForwardingRole" in stack.resources) is forwarding
+    assert ("KeyEventsForwardingRuleArn" in stack.outputs) is forwarding
+
+
+@pytest.mark.parametrize("count", [1, 2])
+def test_key_administrators_render_as_the_contract_does(
+    deploy: Callable[..., Stack], count: int
+) -> None:
+    admins = [f"arn:aws:iam::{CUSTOMER_ACCOUNT}:role/key-admin-{i}" for i in range(count)]
+    stack = deploy(KeyAdministratorArns=",".join(admins))
+    for purpose, arn_output, _ in KEYS:
+        key_arn = stack.outputs[arn_output]
+        policy = stack.key_policy(arn_output)
+        assert policy == render_policy(
+            purpose, key_arn, stack.platform_role_arn, full=True, administrators=admins
+        )
+        assert check_policy(policy, purpose, key_arn, stack.platform_role_arn).verdict == "pass"
+
+
+def test_forwarding_targets_only_the_platform_bus_with_a_scoped_role(
+    deploy: Callable[..., Stack],
+) -> None:
+    stack = deploy(PlatformEventBusArn=PLATFORM_BUS)
+    events = stack.client("events")
+    rule_arn = stack.outputs["KeyEventsForwardingRuleArn"]
+    rule_name = rule_arn.rsplit("/", 1)[1]
+    rule = events.describe_rule(Name=rule_name)
+    assert rule["State"] == "ENABLED"
+    assert rule.get("EventBusName", "default") == "default"
+    (target,) = events.list_targets_by_rule(Rule=rule_name)["Targets"]
+    assert target["Arn"] == PLATFORM_BUS
+
+    iam = stack.client("iam")
+    role_name = target["RoleArn"].rsplit("/", 1)[1]
+    role = iam.get_role(RoleName=role_name)["Role"]
+    trust = policy_document(role["AssumeRolePolicyDocument"])
+    (statement,) = trust["Statement"]
+    assert statement["Principal"] == {"Service": "events.amazonaws.com"}
+    assert statement["Condition"]["StringEquals"] == {"aws:SourceAccount": CUSTOMER_ACCOUNT}
+    assert statement["Condition"]["ArnEquals"] == {"aws:SourceArn": rule_arn}
+
+    (policy_name,) = iam.list_role_policies(RoleName=role_name)["PolicyNames"]
+    document = policy_document(
+        iam.get_role_policy(RoleName=role_name, PolicyName=policy_name)["PolicyDocument"]
+    )
+    assert document["Statement"] == [
+        {"Effect": "Allow", "Action": "events:PutEvents", "Resource": PLATFORM_BUS}
+    ]
+
+
+def test_deletion_guard_is_deployed_only_when_asked(deploy: Callable[..., Stack]) -> None:
+    without = deploy(EnvironmentId="no-guard")
+    assert not any(r.startswith("DeletionGuard") for r in without.resources)
+
+    stack = deploy(
+        EnvironmentId="guarded", EnableDeletionGuard="true", NotificationEmail="sec@example.com"
+    )
+    functions = stack.client("lambda").list_functions()["Functions"]
+    (function,) = [f for f in functions if "DeletionGuard" in f["FunctionName"]]
+    assert function["Runtime"] == "python3.13"
+    env = function["Environment"]["Variables"]
+    assert env["KEY_ARNS"].split(",") == [stack.outputs["S3KeyArn"], stack.outputs["AuroraKeyArn"]]
+    assert env["TOPIC_ARN"].startswith(f"arn:aws:sns:{REGION}:{CUSTOMER_ACCOUNT}:")
+
+    iam = stack.client("iam")
+    role_name = function["Role"].rsplit("/", 1)[1]
+    (policy_name,) = iam.list_role_policies(RoleName=role_name)["PolicyNames"]
+    document = policy_document(
+        iam.get_role_policy(RoleName=role_name, PolicyName=policy_name)["PolicyDocument"]
+    )
+    kms_statements = [s for s in document["Statement"] if s["Sid"] == "UndoDeletionAndDisable"]
+    assert kms_statements[0]["Resource"] == [
+        stack.outputs["S3KeyArn"],
+        stack.outputs["AuroraKeyArn"],
+    ]
+    for statement in document["Statement"]:
+        assert statement["Resource"] != "*"

@@ -1,0 +1,104 @@
+"""The deployed rules' event patterns match the KMS events of the stack's two keys, and only those.
+
+Matcher: moto's EventBridge pattern matcher (``moto.events.models.EventPattern.load(pattern)
+.matches_event(event)``), run on the patterns read back from the deployed rules
+(``describe_rule``). moto's ``test_event_pattern`` API returns no result, so it cannot be used.
+
+One gap of moto's matcher is bridged explicitly: AWS (Event Ruler) matches a pattern field such as
+``detail.resources.ARN`` against every object of the ``detail.resources`` array; moto's matcher
+does not descend into arrays of objects. ``matches`` therefore also tries the event once per
+element of ``detail.resources`` (that element in place of the array), which is exactly AWS's
+any-element semantics for a pattern that names one field of the array's objects.
+"""
+
+from __future__ import annotations
+
+import copy
+from collections.abc import Callable
+from typing import Any
+
+import kms_events as ev
+import pytest
+from customer_support import CUSTOMER_ACCOUNT, PLATFORM_BUS, REGION, Stack
+from moto.events.models import EventPattern
+
+OTHER_KEY = f"arn:aws:kms:{REGION}:{CUSTOMER_ACCOUNT}:key/0f0f0f0f-1111-4222-8333-444455556666"
+
+FORWARDED: dict[str, Callable[[str], dict[str, Any]]] = {
+    "DisableKey": ev.disable_key,
+    "PutKeyPolicy": ev.put_key_policy,
+    "ScheduleKeyDeletion": ev.schedule_key_deletion,
+    "KMS CMK Deletion": ev.native_deletion,
+    "KMS CMK Rotation": ev.native_rotation,
+    "RotateKey service event": ev.rotate_key_service_event,
+}
+
+
+def matches(pattern: str, event: dict[str, Any]) -> bool:
+    """moto's matcher, plus AWS's any-element matching inside ``detail.resources``."""
+    compiled = EventPattern.load(pattern)
+    if compiled.matches_event(event):
+        return True
+    for element in (event.get("detail") or {}).get("resources") or []:
+        projected = copy.deepcopy(event)
+        projected["detail"]["resources"] = element
+        if compiled.matches_event(projected):
+            return True
+    return False
+
+
+def rule_pattern(stack: Stack, prefix: str) -> str:
+    events = stack.client("events")
+    (rule,) = [r for r in events.list_rules()["Rules"] if r["Name"].startswith(prefix)]
+    return events.describe_rule(Name=rule["Name"])["EventPattern"]
+
+
+@pytest.fixture
+def stack(deploy: Callable[..., Stack]) -> Stack:
+    return deploy(PlatformEventBusArn=PLATFORM_BUS, EnableDeletionGuard="true")
+
+
+@pytest.mark.parametrize("name", list(FORWARDED))
+def test_forwarding_rule_matches_events_of_both_keys(stack: Stack, name: str) -> None:
+    pattern = rule_pattern(stack, "byok-forward-")
+    for output in ("S3KeyArn", "AuroraKeyArn"):
+        event = FORWARDED[name](stack.outputs[output])
+        assert matches(pattern, event), f"{name} of {output} not matched"
+
+
+@pytest.mark.parametrize("name", list(FORWARDED))
+def test_forwarding_rule_ignores_the_same_events_of_another_key(stack: Stack, name: str) -> None:
+    pattern = rule_pattern(stack, "byok-forward-")
+    assert not matches(pattern, FORWARDED[name](OTHER_KEY))
+
+
+@pytest.mark.parametrize("name", ["DisableKey", "PutKeyPolicy", "ScheduleKeyDeletion"])
+def test_forwarding_rule_matches_by_detail_resources_alone(stack: Stack, name: str) -> None:
+    """CloudTrail always names the key in detail.resources, whatever the caller typed."""
+    pattern = rule_pattern(stack, "byok-forward-")
+    event = ev.only_resources_identify_the_key(FORWARDED[name](stack.outputs["S3KeyArn"]))
+    assert matches(pattern, event)
+    other = ev.only_resources_identify_the_key(FORWARDED[name](OTHER_KEY))
+    assert not matches(pattern, other)
+
+
+def test_forwarding_rule_ignores_other_sources(stack: Stack) -> None:
+    pattern = rule_pattern(stack, "byok-forward-")
+    event = ev.disable_key(stack.outputs["S3KeyArn"])
+    assert not matches(pattern, {**event, "source": "aws.s3"})
+
+
+@pytest.mark.parametrize("name", ["DisableKey", "ScheduleKeyDeletion"])
+def test_guard_rule_matches_disable_and_schedule_of_its_keys_only(stack: Stack, name: str) -> None:
+    pattern = rule_pattern(stack, "byok-guard-")
+    for output in ("S3KeyArn", "AuroraKeyArn"):
+        event = FORWARDED[name](stack.outputs[output])
+        assert matches(pattern, event)
+        assert matches(pattern, ev.only_resources_identify_the_key(event))
+    assert not matches(pattern, FORWARDED[name](OTHER_KEY))
+
+
+@pytest.mark.parametrize("name", ["PutKeyPolicy", "KMS CMK Deletion", "RotateKey service event"])
+def test_guard_rule_ignores_other_events(stack: Stack, name: str) -> None:
+    pattern = rule_pattern(stack, "byok-guard-")
+    assert not matches(pattern, FORWARDED[name](stack.outputs["S3KeyArn"]))
