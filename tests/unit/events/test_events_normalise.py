@@ -255,7 +255,7 @@ def test_rds_cluster_event_names_cluster_not_key(sample):
     trigger = normalise(sample("rds_cluster_event"))
     assert trigger.cluster_id == "byok-demo-aurora"
     assert trigger.key_arn is None
-    assert (trigger.account, trigger.region) == ("111122223333", "eu-west-1")
+    assert (trigger.account, trigger.region) == ("444455556666", "eu-west-1")  # platform
     assert trigger.evidence["event_categories"] == ["notification"]
     assert trigger.evidence["source_arn"].endswith(":cluster:byok-demo-aurora")
     assert trigger.evidence["mentions_encryption"] is True
