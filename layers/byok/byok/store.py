@@ -11,6 +11,7 @@ Table layout (``template.yaml`` mirrors it; see ``create_tables``)::
     environments  pk (S, HASH) + sk (S, RANGE)
         ENV#<id>                     META    the environment
         ENV#<id>                     HEALTH  its health flag
+        ENV#<id>                     ONCE#<step>  a remediation step that ran (exactly once)
         KEY#<key arn>                CLAIM   which environment (and purpose) owns a key
         CLUSTER#<region>#<cluster>   CLAIM   which environment owns an Aurora cluster
     audit         pk = ENV#<id> (S, HASH), sk = <time>#<uuid> (S, RANGE)
@@ -42,6 +43,7 @@ __all__ = ["Store", "create_tables", "time_key"]
 META: Final = "META"
 HEALTH: Final = "HEALTH"
 CLAIM: Final = "CLAIM"
+ONCE: Final = "ONCE"
 
 _TRANSIENT_CODES: Final = frozenset(
     {
@@ -426,6 +428,82 @@ class Store:
                     if limit is not None and len(out) >= limit:
                         return out
         return out
+
+    # ---- remediation state ----------------------------------------------------------------
+
+    def claim_once(self, environment_id: str, once_key: str, record: Mapping[str, Any]) -> bool:
+        """Claim the right to run one remediation step; False if it already ran (or runs).
+
+        A conditional put on ``ENV#<id>`` / ``ONCE#<key>``: of any number of concurrent or
+        repeated deliveries of the same health event, exactly one gets True.
+        """
+        from botocore.exceptions import ClientError
+
+        what = f"claim remediation step {once_key!r} of {environment_id!r}"
+        try:
+            with _aws(what, passthrough=ClientError):
+                self.client.put_item(
+                    TableName=self.environments_table,
+                    Item=self._item(
+                        {
+                            "pk": env_pk(environment_id),
+                            "sk": f"{ONCE}#{once_key}",
+                            "kind": "remediation_step",
+                            "record": json.dumps(dict(record), sort_keys=True, default=str),
+                            "claimed_at": _now(),
+                        }
+                    ),
+                    ConditionExpression="attribute_not_exists(pk)",
+                )
+        except ClientError as exc:
+            if _code(exc) == "ConditionalCheckFailedException":
+                return False
+            raise _translate(exc, what) from exc
+        return True
+
+    def release_once(self, environment_id: str, once_key: str) -> None:
+        """Give a claimed step back after it failed, so a retry may run it."""
+        with _aws(f"release remediation step {once_key!r} of {environment_id!r}"):
+            self.client.delete_item(
+                TableName=self.environments_table,
+                Key=self._item({"pk": env_pk(environment_id), "sk": f"{ONCE}#{once_key}"}),
+            )
+
+    def once_claimed(self, environment_id: str, once_key: str) -> bool:
+        return self._get(env_pk(environment_id), f"{ONCE}#{once_key}") is not None
+
+    def writes_paused(self, environment_id: str) -> bool:
+        """The attribute platform services read before writing an environment's data."""
+        row = self._get(env_pk(environment_id), META)
+        if row is None:
+            raise NotFoundError(f"environment_id: no environment {environment_id!r} is registered")
+        return bool(row.get("writes_paused", False))
+
+    def set_writes_paused(self, environment_id: str, paused: bool, reason: str, at: str) -> bool:
+        """Set ``writes_paused`` on the environment item; False when it already had that value.
+
+        Conditional, so two remediations racing flip it once and audit it once.
+        """
+        from botocore.exceptions import ClientError
+
+        what = f"set writes_paused={paused} on {environment_id!r}"
+        try:
+            with _aws(what, passthrough=ClientError):
+                self.client.update_item(
+                    TableName=self.environments_table,
+                    Key=self._item({"pk": env_pk(environment_id), "sk": META}),
+                    UpdateExpression="SET writes_paused = :p, writes_paused_reason = :r, "
+                    "writes_paused_changed_at = :t",
+                    ConditionExpression="attribute_exists(pk) AND "
+                    "(attribute_not_exists(writes_paused) OR writes_paused <> :p)",
+                    ExpressionAttributeValues=self._item({":p": paused, ":r": reason, ":t": at}),
+                )
+        except ClientError as exc:
+            if _code(exc) == "ConditionalCheckFailedException":
+                self.writes_paused(environment_id)  # NotFoundError if it is not registered
+                return False
+            raise _translate(exc, what) from exc
+        return True
 
 
 def _audit_view(

@@ -1,0 +1,320 @@
+"""Carry out remediation actions: each once, audited (who / what / why / result), safe to repeat.
+
+Why a once-marker per action (``Store.claim_once``): EventBridge may deliver the same health event
+more than once and the sweep repeats itself every few minutes; a claimed marker makes every
+repeat a no-op. A step that fails transiently gives its marker back and raises, so the Lambda
+retry (or the next sweep) runs it again; a definitive failure is audited and not retried.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import os
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+from byok.errors import ByokError, InputError, NotFoundError, TransientError
+from byok.health import HealthFlag
+from byok.models import Environment
+from byok.notify import Notifier
+from byok.remediation.incidents import incidents_from_audit, latest_incident_start
+from byok.remediation.messages import render
+from byok.remediation.model import Action, ActionKind, HealthChange, RemediationContext
+from byok.remediation.plan import DEFAULT_REMINDER_DAYS, plan, plan_reminders
+from byok.store import Store
+
+logger = logging.getLogger("byok.remediation")
+
+WHO = "byok-guard/remediate"
+EVENT_SOURCE = "byok.guard"
+WRITES_PAUSED = "BYOK Writes Paused"
+WRITES_RESUMED = "BYOK Writes Resumed"
+CLUSTER_AVAILABLE = "available"
+
+
+@dataclass
+class RemediationDeps:
+    store: Store
+    notifier: Notifier
+    events: Any  # EventBridge client
+    rds_for: Callable[[str], Any]  # region -> RDS client (platform account)
+    event_bus: str | None = None
+    clock: Callable[[], datetime] = field(default=lambda: datetime.now(UTC))
+    reminder_days: tuple[int, ...] = DEFAULT_REMINDER_DAYS
+    _last_stamp: datetime | None = field(default=None, repr=False)
+
+    def stamp(self) -> str:
+        """Audit time: the clock, made strictly increasing so records keep the order of steps
+        taken within one instant (an injected clock in tests, or a coarse one, repeats)."""
+        now = self.clock()
+        if self._last_stamp is not None and now <= self._last_stamp:
+            now = self._last_stamp + timedelta(microseconds=1)
+        self._last_stamp = now
+        return now.isoformat()
+
+    @classmethod
+    def from_environment(cls, environ: Mapping[str, str] | None = None) -> RemediationDeps:
+        env = os.environ if environ is None else environ
+
+        def required(name: str) -> str:
+            if not env.get(name):
+                raise InputError(f"{name}: required environment variable is not set")
+            return env[name]
+
+        import boto3
+
+        from byok.aws.errors import CLIENT_CONFIG
+
+        session = boto3.session.Session()
+        return cls(
+            store=Store(
+                required("ENVIRONMENTS_TABLE"),
+                required("AUDIT_TABLE"),
+                client=session.client("dynamodb", config=CLIENT_CONFIG),
+            ),
+            notifier=Notifier(
+                session.client("sns", config=CLIENT_CONFIG), required("NOTIFICATION_TOPIC_ARN")
+            ),
+            events=session.client("events", config=CLIENT_CONFIG),
+            rds_for=lambda region: session.client("rds", region_name=region, config=CLIENT_CONFIG),
+            event_bus=env.get("HEALTH_EVENT_BUS") or None,
+            reminder_days=parse_reminder_days(env.get("REMINDER_DAYS", "")),
+        )
+
+
+def parse_reminder_days(raw: str) -> tuple[int, ...]:
+    if not raw.strip():
+        return DEFAULT_REMINDER_DAYS
+    try:
+        days = tuple(sorted({int(part) for part in raw.split(",") if part.strip()}, reverse=True))
+    except ValueError:
+        raise InputError(
+            f"REMINDER_DAYS: expected comma-separated whole days, got {raw!r}"
+        ) from None
+    if not days or any(d < 1 or d > 30 for d in days):
+        raise InputError(f"REMINDER_DAYS: expected days between 1 and 30, got {raw!r}")
+    return days
+
+
+@dataclass(frozen=True, slots=True)
+class StepResult:
+    action: str
+    once_key: str
+    result: str  # done | skipped | failed
+    detail: str = ""
+
+    def to_dict(self) -> dict[str, str]:
+        return {
+            "action": self.action,
+            "once_key": self.once_key,
+            "result": self.result,
+            "detail": self.detail,
+        }
+
+
+def remediate(change: HealthChange, deps: RemediationDeps) -> list[StepResult]:
+    """Handle one "BYOK Environment Health Changed" event."""
+    ctx = _context(change, deps)
+    return [_run(action, change, ctx, deps) for action in plan(change, ctx)]
+
+
+def scheduled(deps: RemediationDeps, environment_ids: list[str] | None = None) -> list[StepResult]:
+    """The sweep's share of remediation: deletion reminders and following cluster starts."""
+    results: list[StepResult] = []
+    envs = (
+        [deps.store.get_environment(e) for e in environment_ids]
+        if environment_ids is not None
+        else deps.store.list_environments()
+    )
+    for env in envs:
+        flag = deps.store.get_flag(env.environment_id)
+        if flag is None:
+            continue
+        change = change_from_flag(flag)
+        ctx = _context(change, deps, env=env)
+        for action in plan_reminders(change, ctx, deps.reminder_days):
+            results.append(_run(action, change, ctx, deps))
+        results.extend(_follow_cluster_start(env, ctx, deps))
+    return results
+
+
+def change_from_flag(flag: HealthFlag) -> HealthChange:
+    return HealthChange.from_detail({**flag.to_dict(), "previous_status": None})
+
+
+def _context(
+    change: HealthChange, deps: RemediationDeps, env: Environment | None = None
+) -> RemediationContext:
+    env = env or deps.store.get_environment(change.environment_id)
+    return RemediationContext(
+        environment=env,
+        now=deps.clock(),
+        cluster_status=_cluster_status(env, deps),
+        writes_paused=deps.store.writes_paused(env.environment_id),
+        incident_opened_at=latest_incident_start(deps.store.list_audit(env.environment_id)),
+    )
+
+
+def _cluster_status(env: Environment, deps: RemediationDeps) -> str | None:
+    try:
+        answer = deps.rds_for(env.region).describe_db_clusters(DBClusterIdentifier=env.cluster_id)
+    except Exception as exc:
+        from byok.aws.errors import classify
+
+        fact = classify(exc, "DescribeDBClusters")
+        if fact.transient:
+            raise TransientError(f"describe cluster {env.cluster_id}: {fact.context}") from exc
+        logger.warning("cluster status unavailable", extra={"error": fact.context})
+        return None
+    clusters = answer.get("DBClusters") or []
+    return str(clusters[0].get("Status")) if clusters else None
+
+
+def _run(
+    action: Action, change: HealthChange, ctx: RemediationContext, deps: RemediationDeps
+) -> StepResult:
+    env_id = change.environment_id
+    record = {"action": action.kind.value, "why": action.why, "who": WHO}
+    if not deps.store.claim_once(env_id, action.once_key, record):
+        return StepResult(action.kind.value, action.once_key, "skipped", "already done")
+    try:
+        detail = _perform(action, change, ctx, deps)
+    except TransientError as exc:
+        deps.store.release_once(env_id, action.once_key)
+        _audit(deps, env_id, action, "retry", exc.message)
+        raise
+    except ByokError as exc:
+        _audit(deps, env_id, action, "failed", exc.message)
+        return StepResult(action.kind.value, action.once_key, "failed", exc.message)
+    _audit(deps, env_id, action, "done", detail)
+    return StepResult(action.kind.value, action.once_key, "done", detail)
+
+
+def _perform(
+    action: Action, change: HealthChange, ctx: RemediationContext, deps: RemediationDeps
+) -> str:
+    env = ctx.environment
+    now = ctx.now.isoformat()
+    if action.kind is ActionKind.NOTIFY:
+        assert action.notice is not None
+        message_id = deps.notifier.publish(render(action.notice, change, ctx, action.params))
+        return f"{action.notice.value} notification published ({message_id})"
+    if action.kind in (ActionKind.PAUSE_WRITES, ActionKind.RESUME_WRITES):
+        paused = action.kind is ActionKind.PAUSE_WRITES
+        changed = deps.store.set_writes_paused(env.environment_id, paused, action.why, now)
+        if changed:
+            _put_event(
+                deps,
+                WRITES_PAUSED if paused else WRITES_RESUMED,
+                {
+                    "environment_id": env.environment_id,
+                    "writes_paused": paused,
+                    "reason": action.why,
+                    "status": change.status.value,
+                    "at": now,
+                },
+            )
+        return f"writes_paused={paused}" + ("" if changed else " (already)")
+    if action.kind is ActionKind.START_CLUSTER:
+        return _start_cluster(env, deps)
+    raise InputError(f"action: unknown remediation action {action.kind!r}")
+
+
+def _start_cluster(env: Environment, deps: RemediationDeps) -> str:
+    try:
+        deps.rds_for(env.region).start_db_cluster(DBClusterIdentifier=env.cluster_id)
+    except Exception as exc:
+        from byok.aws.errors import classify
+
+        fact = classify(exc, "StartDBCluster")
+        if fact.transient:
+            raise TransientError(f"start cluster {env.cluster_id}: {fact.context}") from exc
+        raise ByokError(f"start cluster {env.cluster_id}: {fact.context}") from exc
+    return f"StartDBCluster {env.cluster_id} requested; the sweep follows it until available"
+
+
+def _follow_cluster_start(
+    env: Environment, ctx: RemediationContext, deps: RemediationDeps
+) -> list[StepResult]:
+    """After a StartDBCluster, record (once) when the cluster is available again."""
+    incidents = incidents_from_audit(deps.store.list_audit(env.environment_id))
+    if not incidents:
+        return []
+    incident = incidents[-1].opened_at
+    started = f"{incident}:start_cluster"
+    done = f"{incident}:cluster_available"
+    if not deps.store.once_claimed(env.environment_id, started):
+        return []
+    if ctx.cluster_status != CLUSTER_AVAILABLE:
+        return [StepResult("follow_cluster", done, "skipped", f"cluster {ctx.cluster_status}")]
+    record = {"action": "follow_cluster", "why": "cluster start requested", "who": WHO}
+    if not deps.store.claim_once(env.environment_id, done, record):
+        return []
+    deps.store.append_audit(
+        env.environment_id,
+        {
+            "type": "remediation",
+            "action": "cluster_available",
+            "result": "done",
+            "who": WHO,
+            "why": "cluster start requested",
+            "detail": f"{env.cluster_id} available",
+        },
+        at=deps.stamp(),
+    )
+    return [StepResult("follow_cluster", done, "done", f"{env.cluster_id} available")]
+
+
+def _audit(deps: RemediationDeps, env_id: str, action: Action, result: str, detail: str) -> None:
+    deps.store.append_audit(
+        env_id,
+        {
+            "type": "remediation",
+            "who": WHO,
+            "action": action.kind.value,
+            "notice": action.notice.value if action.notice else None,
+            "once_key": action.once_key,
+            "why": action.why,
+            "result": result,
+            "detail": detail,
+        },
+        at=deps.stamp(),
+    )
+
+
+def _put_event(deps: RemediationDeps, detail_type: str, detail: Mapping[str, Any]) -> None:
+    entry: dict[str, Any] = {
+        "Source": EVENT_SOURCE,
+        "DetailType": detail_type,
+        "Detail": json.dumps(dict(detail), sort_keys=True),
+        "Resources": [],
+    }
+    if deps.event_bus:
+        entry["EventBusName"] = deps.event_bus
+    answer = deps.events.put_events(Entries=[entry])
+    if answer.get("FailedEntryCount"):
+        failed = answer["Entries"][0]
+        raise TransientError(f"put_events: {failed.get('ErrorCode')}: {failed.get('ErrorMessage')}")
+
+
+def incident_report(store: Store, environment_id: str, now: datetime | None = None) -> list[dict]:
+    """Open and past incidents of an environment with durations (``byok env incidents``)."""
+    try:
+        records = store.list_audit(environment_id)
+    except NotFoundError:
+        records = []
+    return [i.to_dict(now) for i in incidents_from_audit(records)]
+
+
+__all__ = [
+    "RemediationDeps",
+    "StepResult",
+    "change_from_flag",
+    "incident_report",
+    "parse_reminder_days",
+    "remediate",
+    "scheduled",
+]

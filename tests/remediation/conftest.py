@@ -1,0 +1,81 @@
+"""Remediation scenarios on the two-account moto world (with byok_emulator)."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator
+from dataclasses import dataclass
+from typing import Any
+
+import pytest
+from byok_world import HEALTH_BUS, REGION, World, build_world
+from moto import mock_aws
+
+import byok_emulator
+from byok.notify import Notifier
+from byok.remediation import HealthChange
+from byok.remediation.executor import RemediationDeps, StepResult, remediate
+from byok.service import validate_environment
+
+
+@dataclass
+class Rig:
+    world: World
+    deps: RemediationDeps
+    inbox_url: str
+
+    def validate(self) -> list[StepResult]:
+        """One validation, then remediation of every health event it published."""
+        validate_environment(self.world.env.environment_id, None, self.world.deps())
+        return self.deliver()
+
+    def deliver(self, times: int = 1) -> list[StepResult]:
+        results: list[StepResult] = []
+        self.other_events: list[dict[str, Any]] = []
+        for event in self.world.published():
+            if event["detail-type"] != "BYOK Environment Health Changed":
+                self.other_events.append(event)
+                continue
+            for _ in range(times):
+                results += remediate(HealthChange.from_detail(event["detail"]), self.deps)
+        return results
+
+    def notifications(self) -> list[dict[str, Any]]:
+        """Messages the customer's subscription received so far (drains the inbox)."""
+        sqs = self.world.platform.client("sqs")
+        out = []
+        while got := sqs.receive_message(
+            QueueUrl=self.inbox_url, MaxNumberOfMessages=10, MessageAttributeNames=["All"]
+        ).get("Messages", []):
+            for message in got:
+                out.append(json.loads(message["Body"]))
+                sqs.delete_message(QueueUrl=self.inbox_url, ReceiptHandle=message["ReceiptHandle"])
+        return out
+
+    def audit(self, type_: str = "remediation") -> list[dict[str, Any]]:
+        records = self.world.store.list_audit(self.world.env.environment_id, newest_first=False)
+        return [r for r in records if r.get("type") == type_]
+
+
+@pytest.fixture
+def rig() -> Iterator[Rig]:
+    with mock_aws(), byok_emulator.behaviour():
+        world = build_world()
+        platform = world.platform
+        topic = platform.client("sns").create_topic(Name="byok-notifications")["TopicArn"]
+        sqs = platform.client("sqs")
+        inbox = sqs.create_queue(QueueName="customer-inbox")["QueueUrl"]
+        inbox_arn = sqs.get_queue_attributes(QueueUrl=inbox, AttributeNames=["QueueArn"])[
+            "Attributes"
+        ]["QueueArn"]
+        platform.client("sns").subscribe(TopicArn=topic, Protocol="sqs", Endpoint=inbox_arn)
+        deps = RemediationDeps(
+            store=world.store,
+            notifier=Notifier(platform.client("sns"), topic),
+            events=platform.client("events"),
+            rds_for=lambda region: platform.client("rds", region_name=region),
+            event_bus=HEALTH_BUS,
+            clock=world.clock,
+        )
+        assert world.env.region == REGION
+        yield Rig(world, deps, inbox)
