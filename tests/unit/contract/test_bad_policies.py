@@ -250,3 +250,37 @@ def test_report_dict_shape(ids) -> None:
     assert [set(c) >= {"id", "status", "message", "statements", "fix"} for c in data["checks"]]
     assert all(c["fix"] for c in data["checks"] if c["status"] != "pass")
     assert all(not c["fix"] for c in data["checks"] if c["status"] == "pass")
+
+
+@pytest.mark.parametrize(
+    "condition",
+    [
+        {"Bool": {"aws:SecureTransport": "true"}},
+        {"NumericLessThan": {"aws:MultiFactorAuthAge": "3600"}},
+        {"IpAddress": {"aws:SourceIp": "10.0.0.0/8"}},
+        {"StringEquals": {"kms:EncryptionContext:app": "billing"}},
+        {"StringEqualsIfExists": {"aws:SourceAccount": "111122223333"}},
+    ],
+    ids=["secure-transport", "mfa-age", "source-ip", "encryption-context", "ifexists-source"],
+)
+def test_conditions_any_caller_can_meet_do_not_close_a_star_principal(ids, condition) -> None:
+    """Outsiders choose these request values: the check crafts a request that meets them."""
+    policy = with_statements(ids, "s3", allow("*", "kms:Decrypt", condition, "Conditional"))
+    report = checked(policy, "s3", ids)
+    assert statuses(report)["no-public-access"] == "fail"
+    assert report.check("no-public-access").statements == ("Conditional",)
+
+
+def test_account_pattern_in_a_condition_lets_outsiders_in(ids) -> None:
+    cond = {"StringLike": {"aws:PrincipalAccount": "11112222333?"}}
+    report = checked(with_statements(ids, "s3", allow("*", "kms:Decrypt", cond)), "s3", ids)
+    assert statuses(report)["no-public-access"] == "fail"
+
+
+def test_identity_conditions_keep_a_star_principal_closed(ids) -> None:
+    cond = {
+        "StringEquals": {"aws:PrincipalAccount": ids.customer},
+        "Bool": {"aws:SecureTransport": "true"},
+    }
+    report = checked(with_statements(ids, "s3", allow("*", "kms:Decrypt", cond)), "s3", ids)
+    assert report.verdict == "pass"

@@ -40,7 +40,10 @@ from byok.contract.spec import (
     expectations,
     named_outsider_expectations,
     parties,
+    pattern_instance,
+    witness_expectations,
 )
+from byok.contract.witness import Witness, witnesses
 from byok.models import CheckStatus, Purpose
 from byok.policy import Decision, Effect, Evaluation, Policy, Request, evaluate, parse_policy
 
@@ -94,6 +97,13 @@ def _compiled_named(p: Parties, named: tuple[str, ...]) -> tuple[tuple[Expectati
     return _requests(p, named_outsider_expectations(p, named))
 
 
+@lru_cache(maxsize=1024)
+def _compiled_witnesses(
+    p: Parties, crafted: tuple[Witness, ...]
+) -> tuple[tuple[Expectation, Request], ...]:
+    return _requests(p, witness_expectations(p, crafted))
+
+
 #: condition keys whose values name who may call (accounts or principal ARNs)
 _WHO_KEYS = frozenset(
     {"aws:principalaccount", "kms:calleraccount", "aws:principalarn", "aws:sourceaccount"}
@@ -121,9 +131,25 @@ def _named_principals(policy: Policy, p: Parties) -> tuple[str, ...]:
                         if str(k).lower() in _WHO_KEYS:
                             values += [v] if isinstance(v, str) else list(v)
         for v in values:
-            if isinstance(v, str) and (account := account_of(v)) and account not in mine:
+            if not isinstance(v, str):
+                continue
+            if "*" in v or "?" in v:
+                v = _instance(v, mine) or ""
+            if (account := account_of(v)) and account not in mine:
                 found.add(v)
     return tuple(sorted(found))
+
+
+def _instance(pattern: str, mine: tuple[str, str]) -> str | None:
+    """A concrete outsider matching a wildcard account or ARN pattern, if there is one."""
+    parts = pattern.split(":", 5)
+    if len(parts) == 6 and parts[0] == "arn":
+        account = pattern_instance(parts[4], mine)
+        if account is None:
+            return None
+        parts[4] = account
+        return ":".join(parts).replace("*", "x").replace("?", "x")
+    return pattern_instance(pattern, mine)
 
 
 @lru_cache(maxsize=256)
@@ -168,6 +194,9 @@ def check_policy(
     named = _named_principals(parsed, p)
     if named:
         compiled = compiled + _compiled_named(p, named)
+    crafted = witnesses(parsed, p)
+    if crafted:
+        compiled = compiled + _compiled_witnesses(p, crafted)
     results = [(e, evaluate(parsed, req)) for e, req in compiled]
     required = [(e, req) for e, req in compiled if e.must_allow]
     checks: list[ContractCheck] = []

@@ -77,6 +77,9 @@ CALLER_ACCOUNT = "kms:CallerAccount"
 GRANT_FOR_AWS = "kms:GrantIsForAWSResource"
 
 
+_IDENTITY_CONTEXT = frozenset(k.lower() for k in (PRINCIPAL_ACCOUNT, PRINCIPAL_ARN, CALLER_ACCOUNT))
+
+
 class CheckId(StrEnum):
     """The six checks of DESIGN.md section 5 (stable ids, in report order)."""
 
@@ -112,14 +115,12 @@ class Expectation:
 
     def describe(self) -> str:
         """One line for people: who, what, how (the context that matters)."""
-        ctx = dict(self.context)
-        parts = []
-        if VIA_SERVICE in ctx:
-            parts.append(f"via {ctx[VIA_SERVICE]}")
-        else:
-            parts.append("direct")
-        if GRANT_FOR_AWS in ctx:
-            parts.append(f"{GRANT_FOR_AWS}={str(ctx[GRANT_FOR_AWS]).lower()}")
+        ctx = {k.lower(): v for k, v in self.context}
+        via = ctx.pop(VIA_SERVICE.lower(), None)
+        parts = [f"via {via}" if via else "direct"]
+        for key, value in ctx.items():
+            if key not in _IDENTITY_CONTEXT:
+                parts.append(f"{key}={str(value).lower() if isinstance(value, bool) else value}")
         return f"{self.principal} {self.action} ({', '.join(parts)})"
 
     def to_dict(self) -> dict[str, object]:
@@ -411,6 +412,22 @@ def account_of(principal: str) -> str | None:
     return None
 
 
+def pattern_instance(pattern: str, taken: tuple[str, ...]) -> str | None:
+    """A 12-digit account matching an account pattern (``11112222333?``, ``*``) that is not in
+    ``taken``: the outsider a wildcard in a who-condition lets in."""
+    for digit in "9876543210":
+        value = pattern.replace("?", digit)
+        if "*" in value:
+            need = 12 - (len(value) - value.count("*"))
+            if need < 0:
+                return None
+            first = value.index("*")
+            value = value[:first] + digit * need + value[first + 1 :].replace("*", "")
+        if ACCOUNT_RE.match(value) and value not in taken:
+            return value
+    return None
+
+
 @lru_cache(maxsize=1024)
 def named_outsider_expectations(p: Parties, named: tuple[str, ...]) -> tuple[Expectation, ...]:
     """Probes for the unrelated accounts and principals a policy names explicitly (a partner
@@ -429,4 +446,38 @@ def named_outsider_expectations(p: Parties, named: tuple[str, ...]) -> tuple[Exp
     for account, who in by_account.items():
         out += _public_probes(p, account, _default_outsiders(p, account) + who)
         out += _lookalike_probes(p, account)
+    return tuple(out)
+
+
+#: keys a witness never adds to a probe outside no-public-access: they carry the probe's meaning
+#: (a "direct" probe has no kms:ViaService; "other service" and grant probes pin theirs)
+_PINNED = frozenset({VIA_SERVICE.lower(), GRANT_FOR_AWS.lower()})
+
+
+@lru_cache(maxsize=1024)
+def witness_expectations(
+    p: Parties, witnesses: tuple[tuple[tuple[str, object], ...], ...]
+) -> tuple[Expectation, ...]:
+    """The forbidden requests again, each merged with a context a caller can produce to meet a
+    statement's conditions (``byok.contract.witness``). The probe's own keys always win."""
+    out: list[Expectation] = []
+    for witness in witnesses:
+        keys = ", ".join(k for k, _ in witness)
+        for e in expectations(p):
+            if e.must_allow:
+                continue
+            own = {k.lower() for k, _ in e.context}
+            extra = tuple(
+                (k, v)
+                for k, v in witness
+                if k not in own and (e.check is CheckId.NO_PUBLIC_ACCESS or k not in _PINNED)
+            )
+            if extra:
+                out.append(
+                    Expectation(
+                        e.check, False, e.severity, e.principal, e.action,
+                        e.context + extra,  # type: ignore[operator]
+                        f"{e.why}, meeting a statement's conditions on {keys}",
+                    )
+                )  # fmt: skip
     return tuple(out)
