@@ -21,6 +21,7 @@ REGION = "eu-west-1"
 CUSTOMER = "111111111111"
 PLATFORM = "222222222222"
 PLATFORM_ROLE = f"arn:aws:iam::{PLATFORM}:role/platform"
+LOCATION = {"LocationConstraint": REGION}
 NO_RETRY = Config(retries={"total_max_attempts": 1})
 
 
@@ -96,7 +97,7 @@ def platform_bucket(platform: boto3.Session, customer_key: str) -> str:
     """A platform bucket whose default encryption is SSE-KMS with the customer's key."""
     s3 = platform.client("s3")
     name = "platform-env-bucket"
-    s3.create_bucket(Bucket=name, CreateBucketConfiguration={"LocationConstraint": REGION})
+    s3.create_bucket(Bucket=name, CreateBucketConfiguration=LOCATION)
     s3.put_bucket_encryption(
         Bucket=name,
         ServerSideEncryptionConfiguration={

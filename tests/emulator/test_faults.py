@@ -1,0 +1,177 @@
+"""Fault injection, in-process (mock_aws) and through the emulator server."""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Iterator
+
+import boto3
+import pytest
+from botocore.exceptions import ClientError
+from moto import mock_aws
+
+import byok_emulator
+from byok_emulator import faults
+from byok_emulator.server import EmulatorServer
+
+from .conftest import LOCATION, NO_RETRY, REGION
+
+
+@pytest.fixture
+def server() -> Iterator[EmulatorServer]:
+    srv = byok_emulator.server.start()
+    try:
+        yield srv
+    finally:
+        srv.stop()
+
+
+def _kms(endpoint_url: str | None = None):
+    return boto3.client("kms", region_name=REGION, endpoint_url=endpoint_url, config=NO_RETRY)
+
+
+def _s3(endpoint_url: str | None = None):
+    return boto3.client("s3", region_name=REGION, endpoint_url=endpoint_url, config=NO_RETRY)
+
+
+def _assert_throttled(kms, key: str) -> None:
+    with pytest.raises(ClientError) as caught:
+        kms.describe_key(KeyId=key)
+    response = caught.value.response
+    assert response["Error"]["Code"] == "ThrottlingException"
+    assert response["ResponseMetadata"]["HTTPStatusCode"] == 400
+
+
+def test_throttle_in_process_counts_and_expires(emulated: None) -> None:
+    kms = _kms()
+    key = kms.create_key()["KeyMetadata"]["Arn"]
+    with faults.throttle(service="kms", operations={"DescribeKey"}, times=2) as fault:
+        _assert_throttled(kms, key)
+        kms.list_keys()  # other operations are untouched
+        _assert_throttled(kms, key)
+        assert kms.describe_key(KeyId=key)["KeyMetadata"]["Arn"] == key
+    assert fault.hits == 2
+    assert not fault.active
+
+
+def test_throttle_through_the_server(server: EmulatorServer) -> None:
+    kms = _kms(server.endpoint_url)
+    key = kms.create_key()["KeyMetadata"]["Arn"]
+    with faults.throttle(service="kms", operations={"DescribeKey"}) as fault:
+        _assert_throttled(kms, key)
+        _assert_throttled(kms, key)
+    assert fault.hits == 2
+    assert kms.describe_key(KeyId=key)["KeyMetadata"]["Arn"] == key
+
+
+def test_server_enforces_key_states(server: EmulatorServer) -> None:
+    kms = _kms(server.endpoint_url)
+    key = kms.create_key()["KeyMetadata"]["Arn"]
+    kms.disable_key(KeyId=key)
+    with pytest.raises(ClientError) as caught:
+        kms.encrypt(KeyId=key, Plaintext=b"x")
+    assert caught.value.response["Error"]["Message"] == f"{key} is disabled."
+
+
+@pytest.mark.parametrize("mode", ["in-process", "server"])
+def test_s3_slow_down_and_internal_error(mode: str, request: pytest.FixtureRequest) -> None:
+    if mode == "server":
+        endpoint = request.getfixturevalue("server").endpoint_url
+        context = None
+    else:
+        endpoint = None
+        context = mock_aws()
+        context.start()
+        byok_emulator.install()
+    try:
+        s3 = _s3(endpoint)
+        s3.create_bucket(Bucket="fault-bucket", CreateBucketConfiguration=LOCATION)
+        with faults.slow_down(operations={"PutObject"}, times=1):
+            with pytest.raises(ClientError) as caught:
+                s3.put_object(Bucket="fault-bucket", Key="k", Body=b"v")
+            assert caught.value.response["Error"]["Code"] == "SlowDown"
+            assert caught.value.response["ResponseMetadata"]["HTTPStatusCode"] == 503
+        s3.put_object(Bucket="fault-bucket", Key="k", Body=b"v")
+        with faults.internal_error(service="s3", operations={"GetObject"}):
+            with pytest.raises(ClientError) as caught:
+                s3.get_object(Bucket="fault-bucket", Key="k")
+            assert caught.value.response["Error"]["Code"] == "InternalError"
+            assert caught.value.response["ResponseMetadata"]["HTTPStatusCode"] == 500
+        assert s3.get_object(Bucket="fault-bucket", Key="k")["Body"].read() == b"v"
+    finally:
+        if context is not None:
+            byok_emulator.uninstall()
+            context.stop()
+
+
+def test_kms_internal_error_and_account_filter(emulated: None) -> None:
+    kms = _kms()
+    key = kms.create_key()["KeyMetadata"]["Arn"]
+    with faults.internal_error(service="kms", accounts={"999999999999"}):
+        kms.describe_key(KeyId=key)  # caller is 123456789012: not affected
+    with faults.internal_error(service="kms"), pytest.raises(ClientError) as caught:
+        kms.describe_key(KeyId=key)
+    assert caught.value.response["Error"]["Code"] == "KMSInternalException"
+    assert caught.value.response["ResponseMetadata"]["HTTPStatusCode"] == 500
+
+
+def test_query_protocol_service_gets_query_error(emulated: None) -> None:
+    sts = boto3.client("sts", region_name=REGION, config=NO_RETRY)
+    with (
+        faults.throttle(service="sts", operations={"GetCallerIdentity"}),
+        pytest.raises(ClientError) as caught,
+    ):
+        sts.get_caller_identity()
+    assert caught.value.response["Error"]["Code"] == "ThrottlingException"
+
+
+def test_boto3_retries_consume_a_counted_fault(emulated: None) -> None:
+    """Default retries (legacy mode: up to 5 attempts) absorb a short throttle: documented."""
+    kms = boto3.client("kms", region_name=REGION)
+    key = kms.create_key()["KeyMetadata"]["Arn"]
+    with faults.throttle(service="kms", operations={"DescribeKey"}, times=2) as fault:
+        assert kms.describe_key(KeyId=key)["KeyMetadata"]["Arn"] == key
+    assert fault.hits == 2
+
+
+def test_reset_and_validation(emulated: None) -> None:
+    faults.throttle(service="kms")
+    faults.slow_down()
+    assert len(faults.active()) == 2
+    faults.reset()
+    assert faults.active() == []
+    with pytest.raises(ValueError, match="times"):
+        faults.throttle(times=0)
+    with pytest.raises(ValueError, match="status"):
+        faults.inject("kms", code="X", message="y", status=200)
+
+
+def test_counting_is_thread_safe(server: EmulatorServer) -> None:
+    kms = _kms(server.endpoint_url)
+    key = kms.create_key()["KeyMetadata"]["Arn"]
+    errors: list[str] = []
+
+    def call() -> None:
+        client = _kms(server.endpoint_url)
+        try:
+            client.describe_key(KeyId=key)
+        except ClientError as exc:
+            errors.append(exc.response["Error"]["Code"])
+
+    with faults.throttle(service="kms", operations={"DescribeKey"}, times=5) as fault:
+        threads = [threading.Thread(target=call) for _ in range(12)]
+        for thread in threads:
+            thread.start()
+        for thread in threads:
+            thread.join()
+    assert fault.hits == 5
+    assert errors == ["ThrottlingException"] * 5
+
+
+def test_server_reset_forgets_resources_and_faults(server: EmulatorServer) -> None:
+    kms = _kms(server.endpoint_url)
+    kms.create_key()
+    faults.throttle(service="dynamodb")
+    server.reset()
+    assert kms.list_keys()["Keys"] == []
+    assert faults.active() == []
