@@ -139,12 +139,17 @@ def test_cross_account_caller_does_not_change_the_key_owner(sample):
             {
                 "pendingWindowInDays": 7,
                 "deletionDate": "Dec 1, 2026, 10:03:45 AM",
+                "deletionDateUtc": "2026-12-01T10:03:45Z",
                 "keyState": "PendingDeletion",
             },
         ),
         (
             "import_key_material",
-            {"validTo": "Dec 15, 2026, 12:00:00 AM", "expirationModel": "KEY_MATERIAL_EXPIRES"},
+            {
+                "validTo": "Dec 15, 2026, 12:00:00 AM",
+                "validToUtc": "2026-12-15T00:00:00Z",
+                "expirationModel": "KEY_MATERIAL_EXPIRES",
+            },
         ),
         (
             "create_grant",
@@ -166,6 +171,25 @@ def test_evidence_per_operation(sample, name, expected):
             assert evidence[field] == value
     assert evidence["actor"]
     assert "failed" not in evidence
+
+
+@pytest.mark.parametrize(
+    ("text", "utc"),
+    [
+        ("Apr 12, 2021 18:58:30 PM", "2021-04-12T18:58:30Z"),  # as in the KMS guide's example
+        ("May 21, 2025, 5:47:45 AM", "2025-05-21T05:47:45Z"),
+        ("May 21, 2025, 12:30:00 PM", "2025-05-21T12:30:00Z"),
+        ("2026-12-01T10:00:00+01:00", "2026-12-01T09:00:00Z"),
+        ("next week", None),
+        (1733047425, None),
+    ],
+)
+def test_cloudtrail_display_dates_are_converted_when_recognisable(sample, text, utc):
+    event = sample("schedule_key_deletion")
+    event["detail"]["responseElements"]["deletionDate"] = text
+    evidence = normalise(event).evidence
+    assert evidence["deletionDate"] == text
+    assert evidence.get("deletionDateUtc") == utc
 
 
 def test_policy_evidence_must_be_a_string(sample):

@@ -149,3 +149,30 @@ def pick(mapping: dict[str, Any] | None, *names: str) -> dict[str, Any]:
     if not mapping:
         return {}
     return {name: mapping[name] for name in names if name in mapping}
+
+
+_CLOUDTRAIL_DATE_FORMATS = (
+    "%b %d, %Y, %I:%M:%S %p",  # "May 21, 2025, 5:47:45 AM"
+    "%b %d, %Y %I:%M:%S %p",
+    "%b %d, %Y, %H:%M:%S %p",  # "Apr 12, 2021 18:58:30 PM": 24-hour clock with a redundant AM/PM
+    "%b %d, %Y %H:%M:%S %p",
+)
+
+
+def cloudtrail_date(value: object) -> str | None:
+    """CloudTrail writes some dates (``deletionDate``, ``validTo``) in a display format, not ISO
+    8601; return the canonical UTC form when the text is recognisable, else None (best effort:
+    validation reads the authoritative date from DescribeKey)."""
+    if not isinstance(value, str):
+        return None
+    try:
+        return timestamp(value, "date")
+    except EventError:
+        pass
+    for fmt in _CLOUDTRAIL_DATE_FORMATS:
+        try:
+            parsed = datetime.strptime(value, fmt)
+        except ValueError:
+            continue
+        return timestamp(parsed.isoformat(), "date")
+    return None

@@ -179,6 +179,9 @@ def _cloudtrail_evidence(detail: CloudTrailDetail) -> dict[str, Any]:
             "detail.requestParameters.bypassPolicyLockoutSafetyCheck: expected true or false, "
             f"got {f.short(bypass)}"
         )
+    for name in ("deletionDate", "validTo"):
+        if name in evidence and (utc := f.cloudtrail_date(evidence[name])) is not None:
+            evidence[f"{name}Utc"] = utc
     if detail.service_event_details:
         evidence["serviceEventDetails"] = dict(detail.service_event_details)
     actor = _actor(detail.user_identity)
