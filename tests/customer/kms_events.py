@@ -26,6 +26,23 @@ def _envelope(detail_type: str, detail: dict[str, Any], resources: list[str]) ->
     }
 
 
+def _cloudtrail_detail(event_name: str, key_arn: str, event_type: str) -> dict[str, Any]:
+    """Fields every KMS CloudTrail record has; the key is named in detail.resources."""
+    return {
+        "eventVersion": "1.08",
+        "eventTime": "2026-11-25T04:00:00Z",
+        "eventSource": "kms.amazonaws.com",
+        "eventName": event_name,
+        "awsRegion": REGION,
+        "eventID": str(uuid.uuid4()),
+        "readOnly": False,
+        "resources": [{"accountId": CUSTOMER_ACCOUNT, "type": "AWS::KMS::Key", "ARN": key_arn}],
+        "eventType": event_type,
+        "managementEvent": True,
+        "recipientAccountId": CUSTOMER_ACCOUNT,
+    }
+
+
 def api_call(
     event_name: str,
     key_arn: str,
@@ -35,23 +52,11 @@ def api_call(
     error_code: str | None = None,
 ) -> dict[str, Any]:
     """'AWS API Call via CloudTrail': top-level resources empty, key in detail.resources."""
-    key_id = key_arn.rsplit("/", 1)[1]
-    detail: dict[str, Any] = {
-        "eventVersion": "1.08",
-        "userIdentity": {"type": "IAMUser", "arn": ADMIN_USER, "accountId": CUSTOMER_ACCOUNT},
-        "eventTime": "2026-11-25T04:00:00Z",
-        "eventSource": "kms.amazonaws.com",
-        "eventName": event_name,
-        "awsRegion": REGION,
-        "requestParameters": {"keyId": key_id, **(request or {})},
-        "responseElements": response,
-        "eventID": str(uuid.uuid4()),
-        "readOnly": False,
-        "resources": [{"accountId": CUSTOMER_ACCOUNT, "type": "AWS::KMS::Key", "ARN": key_arn}],
-        "eventType": "AwsApiCall",
-        "managementEvent": True,
-        "recipientAccountId": CUSTOMER_ACCOUNT,
-    }
+    detail = _cloudtrail_detail(event_name, key_arn, "AwsApiCall")
+    detail["userIdentity"] = {"type": "IAMUser", "arn": ADMIN_USER, "accountId": CUSTOMER_ACCOUNT}
+    # requestParameters.keyId is whatever the caller typed: here the key id
+    detail["requestParameters"] = {"keyId": key_arn.rsplit("/", 1)[1], **(request or {})}
+    detail["responseElements"] = response
     if error_code:
         detail["errorCode"] = error_code
         detail["errorMessage"] = "denied"
@@ -86,23 +91,13 @@ def schedule_key_deletion(key_arn: str, days: int = 7) -> dict[str, Any]:
 
 def rotate_key_service_event(key_arn: str) -> dict[str, Any]:
     """'AWS Service Event via CloudTrail' for an automatic rotation (KMS emits it itself)."""
-    key_id = key_arn.rsplit("/", 1)[1]
-    detail = {
-        "eventVersion": "1.08",
-        "userIdentity": {"accountId": CUSTOMER_ACCOUNT, "invokedBy": "AWS Internal"},
-        "eventTime": "2026-11-25T04:00:00Z",
-        "eventSource": "kms.amazonaws.com",
-        "eventName": "RotateKey",
-        "awsRegion": REGION,
-        "requestParameters": None,
-        "responseElements": None,
-        "eventID": str(uuid.uuid4()),
-        "readOnly": False,
-        "resources": [{"accountId": CUSTOMER_ACCOUNT, "type": "AWS::KMS::Key", "ARN": key_arn}],
-        "eventType": "AwsServiceEvent",
-        "recipientAccountId": CUSTOMER_ACCOUNT,
-        "serviceEventDetails": {"rotationType": "AUTOMATIC", "keyId": key_id},
-        "eventCategory": "Management",
+    detail = _cloudtrail_detail("RotateKey", key_arn, "AwsServiceEvent")
+    detail["userIdentity"] = {"accountId": CUSTOMER_ACCOUNT, "invokedBy": "AWS Internal"}
+    detail["requestParameters"] = None
+    detail["responseElements"] = None
+    detail["serviceEventDetails"] = {
+        "rotationType": "AUTOMATIC",
+        "keyId": key_arn.rsplit("/", 1)[1],
     }
     return _envelope("AWS Service Event via CloudTrail", detail, [])
 

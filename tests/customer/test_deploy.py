@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Callable
+from typing import Any
 
 import pytest
 from customer_support import CUSTOMER_ACCOUNT, PLATFORM_BUS, REGION, Stack, policy_document
@@ -127,3 +128,30 @@ def test_deletion_guard_is_deployed_only_when_asked(deploy: Callable[..., Stack]
     ]
     for statement in document["Statement"]:
         assert statement["Resource"] != "*"
+
+
+@pytest.mark.filterwarnings("ignore:Tried to parse AWS::")
+def test_create_trail_adds_the_trail_resources(deploy: Callable[..., Stack]) -> None:
+    """moto's CloudFormation creates the bucket but skips AWS::CloudTrail::Trail and
+    AWS::S3::BucketPolicy (unsupported types) and the bucket's public access block: their
+    settings are checked on the template below."""
+    assert not any(r.startswith("Trail") for r in deploy(EnvironmentId="no-trail").resources)
+    stack = deploy(EnvironmentId="with-trail", CreateTrail="true")
+    assert "TrailBucket" in stack.resources
+    stack.client("s3").head_bucket(Bucket=stack.resources["TrailBucket"]["PhysicalResourceId"])
+
+
+def test_trail_bucket_policy_admits_only_this_stacks_trail(template: dict[str, Any]) -> None:
+    resources = template["Resources"]
+    trail_name = resources["Trail"]["Properties"]["TrailName"]["Fn::Sub"]
+    statements = resources["TrailBucketPolicy"]["Properties"]["PolicyDocument"]["Statement"]
+    for statement in statements:
+        if statement["Effect"] == "Allow":
+            assert statement["Principal"] == {"Service": "cloudtrail.amazonaws.com"}
+            source_arn = statement["Condition"]["StringEquals"]["aws:SourceArn"]["Fn::Sub"]
+            assert source_arn[0].endswith(":trail/" + trail_name[0])
+            assert source_arn[1] == trail_name[1]
+    assert resources["Trail"]["Properties"]["IsLogging"] is True
+    bucket = resources["TrailBucket"]["Properties"]
+    assert all(bucket["PublicAccessBlockConfiguration"].values())
+    assert resources["TrailBucket"]["DeletionPolicy"] == "Retain"

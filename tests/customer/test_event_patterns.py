@@ -14,12 +14,14 @@ any-element semantics for a pattern that names one field of the array's objects.
 from __future__ import annotations
 
 import copy
+import json
 from collections.abc import Callable
 from typing import Any
 
+import boto3
 import kms_events as ev
 import pytest
-from customer_support import CUSTOMER_ACCOUNT, PLATFORM_BUS, REGION, Stack
+from customer_support import CUSTOMER_ACCOUNT, PLATFORM_ACCOUNT, PLATFORM_BUS, REGION, Stack
 from moto.events.models import EventPattern
 
 OTHER_KEY = f"arn:aws:kms:{REGION}:{CUSTOMER_ACCOUNT}:key/0f0f0f0f-1111-4222-8333-444455556666"
@@ -102,3 +104,50 @@ def test_guard_rule_matches_disable_and_schedule_of_its_keys_only(stack: Stack, 
 def test_guard_rule_ignores_other_events(stack: Stack, name: str) -> None:
     pattern = rule_pattern(stack, "byok-guard-")
     assert not matches(pattern, FORWARDED[name](stack.outputs["S3KeyArn"]))
+
+
+def test_forwarded_end_to_end_to_the_platform_account_bus(deploy: Callable[..., Stack]) -> None:
+    """moto delivers to a cross-account bus target: a ScheduleKeyDeletion of the stack's key put
+    on the customer's default bus lands on the platform bus (read through an SQS target there);
+    the same call on another key does not. (moto re-stamps ``account`` and drops ``resources``
+    on cross-account delivery; AWS keeps the original envelope.)"""
+    stack = deploy(PlatformEventBusArn=PLATFORM_BUS)
+    creds = stack.client("sts").assume_role(
+        RoleArn=f"arn:aws:iam::{PLATFORM_ACCOUNT}:role/admin", RoleSessionName="platform"
+    )["Credentials"]
+    platform = boto3.Session(
+        aws_access_key_id=creds["AccessKeyId"],
+        aws_secret_access_key=creds["SecretAccessKey"],
+        aws_session_token=creds["SessionToken"],
+        region_name=REGION,
+    )
+    sqs, bus_events = platform.client("sqs"), platform.client("events")
+    bus_events.create_event_bus(Name=PLATFORM_BUS.rsplit("/", 1)[1])
+    url = sqs.create_queue(QueueName="platform-inbox")["QueueUrl"]
+    queue = sqs.get_queue_attributes(QueueUrl=url, AttributeNames=["QueueArn"])["Attributes"]
+    bus_events.put_rule(
+        Name="all-kms", EventBusName=PLATFORM_BUS, EventPattern='{"source": ["aws.kms"]}'
+    )
+    bus_events.put_targets(
+        Rule="all-kms", EventBusName=PLATFORM_BUS, Targets=[{"Id": "q", "Arn": queue["QueueArn"]}]
+    )
+
+    customer_events = stack.client("events")
+    for key in (stack.outputs["AuroraKeyArn"], OTHER_KEY):
+        event = ev.schedule_key_deletion(key)
+        customer_events.put_events(
+            Entries=[
+                {
+                    "Source": event["source"],
+                    "DetailType": event["detail-type"],
+                    "Detail": json.dumps(event["detail"]),
+                }
+            ]
+        )
+
+    messages = sqs.receive_message(QueueUrl=url, MaxNumberOfMessages=10).get("Messages", [])
+    delivered = [json.loads(m["Body"]) for m in messages]
+    assert [d["detail"]["responseElements"]["keyId"] for d in delivered] == [
+        stack.outputs["AuroraKeyArn"]
+    ]
+    assert delivered[0]["detail-type"] == "AWS API Call via CloudTrail"
