@@ -28,7 +28,7 @@ from collections.abc import Mapping
 from functools import lru_cache
 from typing import Any
 
-from byok.contract.fixes import fix_for
+from byok.contract.fixes import FixContext, fix_for
 from byok.contract.report import ContractCheck, ContractReport, worst
 from byok.contract.spec import (
     HEALTH_CHECK_ACTIONS,
@@ -199,6 +199,16 @@ def check_policy(
         compiled = compiled + _compiled_witnesses(p, crafted)
     results = [(e, evaluate(parsed, req)) for e, req in compiled]
     required = [(e, req) for e, req in compiled if e.must_allow]
+    fixes = FixContext(
+        parsed,
+        p,
+        required,
+        [
+            frozenset(m.index for m in ev.statements) if ev.decision is Decision.ALLOW else None
+            for e, ev in results
+            if e.must_allow
+        ],
+    )
     checks: list[ContractCheck] = []
     for check in CheckId:
         items = [(e, ev) for e, ev in results if e.check is check]
@@ -223,7 +233,7 @@ def check_policy(
                 status,
                 _message(check, False, p, violations),
                 _labels([ev for _, ev in violations], effect),
-                tuple(fix_for(check, violations, parsed, p, required)),
+                tuple(fix_for(check, violations, fixes)),
                 tuple(
                     {"request": e.describe(), "decision": ev.decision.value, "why": e.why}
                     for e, ev in violations
@@ -231,4 +241,4 @@ def check_policy(
             )
         )
     health = all(evaluate(parsed, r).decision is Decision.ALLOW for r in _health_requests(p))
-    return ContractReport(p.purpose.value, str(p.key), p.role_arn, checks, health)
+    return ContractReport(p.purpose.value, str(p.key), p.role_arn, checks, health, len(results))

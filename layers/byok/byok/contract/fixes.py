@@ -15,7 +15,9 @@ also adds back the contract statement the platform still needs.
 from __future__ import annotations
 
 import copy
+import json
 from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass, field
 from typing import Any
 
 from byok.contract.render import POLICY_VERSION, statements_for
@@ -26,10 +28,8 @@ Violation = tuple[Expectation, Evaluation]
 
 
 def policy_document(policy: Policy) -> dict[str, Any]:
-    return {
-        "Version": POLICY_VERSION,
-        "Statement": [copy.deepcopy(dict(s.raw)) for s in policy.statements],
-    }
+    """The checked policy as a document (statements shared, not copied)."""
+    return {"Version": POLICY_VERSION, "Statement": [s.raw for s in policy.statements]}
 
 
 def apply_fix(document: Mapping[str, Any], ops: Iterable[Mapping[str, Any]]) -> dict[str, Any]:
@@ -106,51 +106,68 @@ def _op(kind: str, index: int, raw: Mapping[str, Any], **extra: Any) -> dict[str
     return op
 
 
-def _missing_required(
-    document: Mapping[str, Any], required: Sequence[tuple[Expectation, Request]]
-) -> list[Expectation]:
-    fixed = parse_policy(document)
-    return [e for e, req in required if evaluate(fixed, req).decision is not Decision.ALLOW]
+@dataclass
+class FixContext:
+    """What fixes need from one ``check_policy`` call, computed once and shared by the checks.
+
+    ``allowed_by[i]``: the indexes of the statements allowing required request ``i`` in the
+    checked policy (None when it is not allowed). Fix operations only remove statements or
+    replace them with Allow statements, so a required request stays allowed while one of its
+    allowing statements is untouched: no re-parse needed on that (common) path."""
+
+    policy: Policy
+    parties: Parties
+    required: Sequence[tuple[Expectation, Request]]
+    allowed_by: Sequence[frozenset[int] | None]
+    _memo: dict[str, list[Expectation]] = field(default_factory=dict)
+
+    def missing_after(self, ops: Sequence[Mapping[str, Any]]) -> list[Expectation]:
+        """Required requests the policy would no longer allow once ``ops`` are applied."""
+        touched = {op["index"] for op in ops if "index" in op}
+        if all(by is not None for by in self.allowed_by):
+            return [
+                e
+                for (e, _), by in zip(self.required, self.allowed_by, strict=True)
+                if by <= touched
+            ]  # type: ignore[operator]
+        key = json.dumps(list(ops), sort_keys=True, default=str)
+        if key not in self._memo:
+            fixed = parse_policy(apply_fix(policy_document(self.policy), ops))
+            self._memo[key] = [
+                e for e, req in self.required if evaluate(fixed, req).decision is not Decision.ALLOW
+            ]
+        return self._memo[key]
 
 
-def _add_back(
-    ops: list[dict[str, Any]],
-    policy: Policy,
-    p: Parties,
-    required: Sequence[tuple[Expectation, Request]],
-) -> None:
+def _add_back(ops: list[dict[str, Any]], ctx: FixContext) -> None:
     """Add (or replace by Sid) the rendered statements for required requests the fixed policy
     would no longer allow."""
-    fixed = apply_fix(policy_document(policy), ops)
-    rendered = {s["Sid"]: s for s in statements_for(p, health_checks=False)}
+    rendered = {s["Sid"]: s for s in statements_for(ctx.parties, health_checks=False)}
     wanted: dict[str, None] = {}
-    for e in _missing_required(fixed, required):
+    for e in ctx.missing_after(ops):
         if e.sid:
             wanted.setdefault(e.sid, None)
     taken = {op["index"] for op in ops if "index" in op}
+    supplied = {op["with"].get("Sid") for op in ops if op["op"] == "replace"}
+    statements = ctx.policy.statements
     for sid in wanted:
-        existing = [
-            i
-            for i, s in enumerate(policy.statements)
-            if dict(s.raw).get("Sid") == sid and i not in taken
-        ]
+        if sid in supplied:
+            continue
+        existing = [i for i, s in enumerate(statements) if s.sid == sid and i not in taken]
         if existing:
             i = existing[0]
-            ops.append(_op("replace", i, policy.statements[i].raw, **{"with": rendered[sid]}))
+            ops.append(_op("replace", i, statements[i].raw, **{"with": rendered[sid]}))
         else:
             ops.append({"op": "add", "statement": copy.deepcopy(rendered[sid])})
 
 
 def fix_for(
-    check: CheckId,
-    violations: Sequence[Violation],
-    policy: Policy,
-    p: Parties,
-    required: Sequence[tuple[Expectation, Request]],
+    check: CheckId, violations: Sequence[Violation], ctx: FixContext
 ) -> list[dict[str, Any]]:
     """The operations that make ``check`` pass while keeping the required access."""
     ops: list[dict[str, Any]] = []
-    statements = policy.statements
+    statements = ctx.policy.statements
+    p = ctx.parties
     if check is CheckId.REQUIRED_ACCESS:
         for i in _indexes(violations, "deny"):
             ops.append(
@@ -160,7 +177,7 @@ def fix_for(
                     "it so it no longer matches the platform role through the service",
                 )
             )  # fmt: skip
-        _add_back(ops, policy, p, required)
+        _add_back(ops, ctx)
         return ops
     rendered = {s["Sid"]: s for s in statements_for(p, health_checks=True)}
     for i in _indexes(violations, "allow"):
@@ -181,5 +198,5 @@ def fix_for(
                     note="it allows requests the BYOK contract forbids",
                 )
             )  # fmt: skip
-    _add_back(ops, policy, p, required)
+    _add_back(ops, ctx)
     return ops

@@ -55,6 +55,8 @@ class ContractReport:
     checks: list[ContractCheck]
     #: the policy lets the platform role read key metadata directly (health-check statement)
     health_checks: bool = False
+    #: how many contract requests the evaluator decided for this report
+    requests_evaluated: int = 0
     verdict: str = field(init=False)
 
     def __post_init__(self) -> None:
@@ -70,6 +72,7 @@ class ContractReport:
             "key_arn": self.key_arn,
             "platform_role_arn": self.platform_role_arn,
             "health_checks": self.health_checks,
+            "requests_evaluated": self.requests_evaluated,
             "checks": [c.to_dict() for c in self.checks],
         }
 

@@ -451,7 +451,11 @@ def named_outsider_expectations(p: Parties, named: tuple[str, ...]) -> tuple[Exp
 
 #: keys a witness never adds to a probe outside no-public-access: they carry the probe's meaning
 #: (a "direct" probe has no kms:ViaService; "other service" and grant probes pin theirs)
-_PINNED = frozenset({VIA_SERVICE.lower(), GRANT_FOR_AWS.lower()})
+#: and organisation keys only fit outsider probes (an org-mate is an outsider, the platform
+#: role need not be in the customer's organisation)
+_PINNED = frozenset(
+    {VIA_SERVICE.lower(), GRANT_FOR_AWS.lower(), "aws:principalorgid", "aws:principalorgpaths"}
+)
 
 
 @lru_cache(maxsize=1024)

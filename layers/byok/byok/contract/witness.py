@@ -18,18 +18,19 @@ from __future__ import annotations
 
 import ipaddress
 from collections.abc import Mapping
+from datetime import UTC, datetime, timedelta
 
 from byok.contract.spec import Parties, account_of
 from byok.policy import Effect, Policy
 
-#: keys whose value AWS derives from who the caller is: an outsider cannot choose them
+#: keys whose value AWS derives from who the caller is: an outsider cannot choose them.
+#: (aws:PrincipalOrgID / OrgPaths are not here: another account of that organisation is an
+#: outsider to the contract and meets them; the spec applies them to outsider probes only.)
 IDENTITY_KEYS = frozenset(
     {
         "aws:principalaccount",
         "aws:principalarn",
         "kms:calleraccount",
-        "aws:principalorgid",
-        "aws:principalorgpaths",
         "aws:userid",
         "aws:username",
         "aws:principaltype",
@@ -89,6 +90,16 @@ def _number(text: str, delta: float) -> str | None:
     return str(int(value)) if value.is_integer() else str(value)
 
 
+def _date(text: str, seconds: int) -> str | None:
+    try:
+        when = datetime.fromisoformat(text.replace("Z", "+00:00"))
+    except ValueError:
+        return None
+    if when.tzinfo is None:
+        when = when.replace(tzinfo=UTC)
+    return (when + timedelta(seconds=seconds)).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
 def _satisfying(base: str, literal: str) -> str | None:
     """A value that meets ``base`` against ``literal`` (None: leave the key absent)."""
     if base in ("StringEquals", "StringEqualsIgnoreCase", "StringLike", "ArnEquals", "ArnLike"):
@@ -103,10 +114,11 @@ def _satisfying(base: str, literal: str) -> str | None:
         return _number(literal, -1)
     if base == "NumericGreaterThan":
         return _number(literal, 1)
+    # just past the bound, so that a window (after X and before Y) is met too
     if base == "DateLessThan":
-        return "1970-01-01T00:00:00Z"
+        return _date(literal, -1) or "1970-01-01T00:00:00Z"
     if base == "DateGreaterThan":
-        return "2999-12-31T00:00:00Z"
+        return _date(literal, 1) or "2999-12-31T00:00:00Z"
     if base == "IpAddress":
         try:
             return str(ipaddress.ip_network(literal, strict=False).network_address)
