@@ -1,0 +1,39 @@
+"""Fixtures of the local-invoke harness: one emulator server per module, a fresh world per test.
+
+The harness modules (``local_invoke``, ``harness_world``) sit next to the tests; pytest runs in
+importlib mode, so this folder is put on ``sys.path`` for them.
+"""
+
+from __future__ import annotations
+
+import logging
+import sys
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+
+from harness_world import HarnessWorld
+
+import byok_emulator.server
+
+
+@pytest.fixture(scope="module")
+def emulator() -> Iterator[byok_emulator.server.EmulatorServer]:
+    logging.getLogger("werkzeug").setLevel(logging.ERROR)  # one line per request otherwise
+    server = byok_emulator.server.start()
+    try:
+        yield server
+    finally:
+        server.stop()
+
+
+@pytest.fixture
+def harness(
+    emulator: byok_emulator.server.EmulatorServer, monkeypatch: pytest.MonkeyPatch
+) -> HarnessWorld:
+    emulator.reset()
+    monkeypatch.setenv("AWS_ENDPOINT_URL", emulator.endpoint_url)
+    return HarnessWorld.build(emulator.endpoint_url)

@@ -1,0 +1,122 @@
+"""Every sample in ``events/<function>/`` through its function, as ``sam local invoke`` runs it.
+
+Each function of template.yaml runs behind the Lambda Runtime Interface Emulator of the aws-sam-cli
+wheel (``local_invoke.LocalFunction``) with its Handler, CodeUri, layer and Environment from the
+template, against the emulator's moto server. The expected result of each sample is written down
+in ``expected/<function>/<sample>.json``: ``given`` steps applied to the world first (the verdict
+comes from the key as it is, never from the event), then the expected ``response`` (a subset),
+the environment's ``flag`` afterwards, the statuses ``published`` on the default bus, and for the
+sweep the number of validations ``queued``.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+import sam_template
+from harness_world import EVENTS, EXPECTED, HarnessWorld, matches
+from local_invoke import LocalFunction, lambda_environment
+
+from byok_emulator import faults
+
+TEMPLATE = sam_template.load()
+SPECS = sam_template.functions(TEMPLATE)
+SAMPLES = [(fn, p) for fn in sorted(SPECS) for p in sorted((EVENTS / fn).glob("*.json"))]
+
+
+def _local(harness: HarnessWorld, function: str, **extra: str) -> LocalFunction:
+    spec = SPECS[function]
+    env = lambda_environment(
+        spec,
+        harness.resolver(TEMPLATE),
+        endpoint_url=harness.endpoint_url,
+        credentials=harness.credentials(),
+        region="eu-west-1",
+        extra=extra,
+    )
+    return LocalFunction(spec, env)
+
+
+def test_every_sample_has_an_expected_result_and_no_expectation_is_orphaned() -> None:
+    samples = {(fn, p.name) for fn, p in SAMPLES}
+    expectations = {(p.parent.name, p.name) for p in EXPECTED.glob("*/*.json")}
+    assert {fn for fn, _ in samples} == set(SPECS), "a function without samples in events/"
+    assert samples == expectations
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize(("function", "sample"), SAMPLES, ids=[f"{f}/{p.stem}" for f, p in SAMPLES])
+def test_sample_through_local_invoke(harness: HarnessWorld, function: str, sample: Path) -> None:
+    expected = harness.expected(function, sample)
+    event = harness.sample_event(sample)
+    harness.apply(expected.get("given", []), event)
+    with _local(harness, function) as fn:
+        result = fn.invoke(event)
+        logs = fn.logs()
+    assert result.ok, f"{result.error}\n{logs[-4000:]}"
+    assert matches(expected["response"], result.payload) == [], result.payload
+    if "flag" in expected:
+        assert matches(expected["flag"], harness.flag()) == []
+    if "published" in expected:
+        assert [e["detail"]["status"] for e in harness.published()] == expected["published"]
+    if "queued" in expected:
+        assert len(harness.queued_validations()) == expected["queued"]
+
+
+@pytest.mark.slow
+def test_same_event_twice_validates_once(harness: HarnessWorld) -> None:
+    """Idempotency on the event id: the second delivery returns the first result (its request
+    id) without validating again; one audit record, one health-changed event."""
+    event = harness.sample_event(EVENTS / "key_events" / "disable_key.json")
+    harness.apply([{"disable_key": "s3"}], event)
+    with _local(harness, "key_events") as fn:
+        first = fn.invoke(event)
+        harness.world.customer_kms.enable_key(KeyId=harness.world.env.s3_key_arn)
+        second = fn.invoke(event)
+    assert first.payload["duplicate"] is False
+    assert second.payload["duplicate"] is True
+    assert second.payload["request_id"] == first.payload["request_id"]
+    assert second.payload["outcomes"] == first.payload["outcomes"]
+    assert harness.flag() == {"status": "KEY_UNUSABLE", "reasons": ["KEY_DISABLED"]}
+    assert harness.audit_count() == 1
+    assert len(harness.published()) == 1
+
+
+@pytest.mark.slow
+def test_malformed_event_gets_a_structured_error_not_a_crash(harness: HarnessWorld) -> None:
+    event = harness.sample_event(EVENTS / "key_events" / "disable_key.json")
+    event["detail-type"] = "Something Else"
+    with _local(harness, "key_events") as fn:
+        result = fn.invoke(event)
+    assert result.ok
+    assert result.payload["status"] == "error"
+    assert result.payload["error"]["code"] == "INVALID_EVENT"
+    assert result.payload["error"]["message"].startswith("detail-type:")
+    assert harness.flag() is None
+
+
+@pytest.mark.slow
+def test_misconfigured_function_fails_loudly(harness: HarnessWorld) -> None:
+    """A bad environment is an invocation error (retried, then the DLQ and its alarm), never an
+    event silently dropped."""
+    event = harness.sample_event(EVENTS / "key_events" / "disable_key.json")
+    with _local(harness, "key_events", PLATFORM_ROLE_ARN="not-an-arn") as fn:
+        result = fn.invoke(event)
+    assert result.error is not None
+    assert "PLATFORM_ROLE_ARN" in result.error["errorMessage"]
+
+
+@pytest.mark.slow
+def test_validate_reports_only_the_failed_record(harness: HarnessWorld) -> None:
+    """The health-changed event cannot be published (EventBridge throttles): the record whose
+    validation changed the flag fails alone and will be redelivered; the other succeeds."""
+    event = harness.sample_event(EVENTS / "validate" / "sqs_batch.json")
+    with (
+        faults.throttle(service="events", operations={"PutEvents"}, times=None),
+        _local(harness, "validate") as fn,
+    ):
+        result = fn.invoke(event)
+    assert result.ok, result.error
+    failed = [f["itemIdentifier"] for f in result.payload["batchItemFailures"]]
+    assert failed == [event["Records"][0]["messageId"]]
