@@ -15,13 +15,23 @@ from __future__ import annotations
 
 import copy
 import json
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
 from typing import Any
 
 import boto3
 import kms_events as ev
 import pytest
-from customer_support import CUSTOMER_ACCOUNT, PLATFORM_ACCOUNT, PLATFORM_BUS, REGION, Stack
+from customer_support import (
+    BASE_PARAMETERS,
+    CUSTOMER_ACCOUNT,
+    PLATFORM_ACCOUNT,
+    PLATFORM_BUS,
+    REGION,
+    TEMPLATE_PATH,
+    Stack,
+)
+from moto import mock_aws
 from moto.events.models import EventPattern
 
 OTHER_KEY = f"arn:aws:kms:{REGION}:{CUSTOMER_ACCOUNT}:key/0f0f0f0f-1111-4222-8333-444455556666"
@@ -49,50 +59,80 @@ def matches(pattern: str, event: dict[str, Any]) -> bool:
     return False
 
 
-def rule_pattern(stack: Stack, prefix: str) -> str:
-    events = stack.client("events")
-    (rule,) = [r for r in events.list_rules()["Rules"] if r["Name"].startswith(prefix)]
-    return events.describe_rule(Name=rule["Name"])["EventPattern"]
+@dataclass(frozen=True)
+class Deployed:
+    """What the pattern tests need from one deployment: the rules' patterns and the keys."""
+
+    forward: str
+    guard: str
+    outputs: dict[str, str]
 
 
-@pytest.fixture
-def stack(deploy: Callable[..., Stack]) -> Stack:
-    return deploy(PlatformEventBusArn=PLATFORM_BUS, EnableDeletionGuard="true")
+@pytest.fixture(scope="module")
+def stack() -> Iterator[Deployed]:
+    """One deployment for the module (with forwarding and the guard); patterns are plain text,
+    so the tests need no AWS afterwards."""
+    with mock_aws():
+        cf = boto3.client("cloudformation", region_name=REGION)
+        parameters = {
+            **BASE_PARAMETERS,
+            "PlatformEventBusArn": PLATFORM_BUS,
+            "EnableDeletionGuard": "true",
+        }
+        cf.create_stack(
+            StackName="patterns",
+            TemplateBody=TEMPLATE_PATH.read_text(),
+            Parameters=[{"ParameterKey": k, "ParameterValue": v} for k, v in parameters.items()],
+            Capabilities=["CAPABILITY_IAM"],
+        )
+        outputs = cf.describe_stacks(StackName="patterns")["Stacks"][0]["Outputs"]
+        events = boto3.client("events", region_name=REGION)
+        patterns = {
+            r["Name"].split("-")[1]: events.describe_rule(Name=r["Name"])["EventPattern"]
+            for r in events.list_rules()["Rules"]
+        }
+        yield Deployed(
+            patterns["forward"],
+            patterns["guard"],
+            {o["OutputKey"]: o["OutputValue"] for o in outputs},
+        )
 
 
 @pytest.mark.parametrize("name", list(FORWARDED))
-def test_forwarding_rule_matches_events_of_both_keys(stack: Stack, name: str) -> None:
-    pattern = rule_pattern(stack, "byok-forward-")
+def test_forwarding_rule_matches_events_of_both_keys(stack: Deployed, name: str) -> None:
+    pattern = stack.forward
     for output in ("S3KeyArn", "AuroraKeyArn"):
         event = FORWARDED[name](stack.outputs[output])
         assert matches(pattern, event), f"{name} of {output} not matched"
 
 
 @pytest.mark.parametrize("name", list(FORWARDED))
-def test_forwarding_rule_ignores_the_same_events_of_another_key(stack: Stack, name: str) -> None:
-    pattern = rule_pattern(stack, "byok-forward-")
+def test_forwarding_rule_ignores_the_same_events_of_another_key(stack: Deployed, name: str) -> None:
+    pattern = stack.forward
     assert not matches(pattern, FORWARDED[name](OTHER_KEY))
 
 
 @pytest.mark.parametrize("name", ["DisableKey", "PutKeyPolicy", "ScheduleKeyDeletion"])
-def test_forwarding_rule_matches_by_detail_resources_alone(stack: Stack, name: str) -> None:
+def test_forwarding_rule_matches_by_detail_resources_alone(stack: Deployed, name: str) -> None:
     """CloudTrail always names the key in detail.resources, whatever the caller typed."""
-    pattern = rule_pattern(stack, "byok-forward-")
+    pattern = stack.forward
     event = ev.only_resources_identify_the_key(FORWARDED[name](stack.outputs["S3KeyArn"]))
     assert matches(pattern, event)
     other = ev.only_resources_identify_the_key(FORWARDED[name](OTHER_KEY))
     assert not matches(pattern, other)
 
 
-def test_forwarding_rule_ignores_other_sources(stack: Stack) -> None:
-    pattern = rule_pattern(stack, "byok-forward-")
+def test_forwarding_rule_ignores_other_sources(stack: Deployed) -> None:
+    pattern = stack.forward
     event = ev.disable_key(stack.outputs["S3KeyArn"])
     assert not matches(pattern, {**event, "source": "aws.s3"})
 
 
 @pytest.mark.parametrize("name", ["DisableKey", "ScheduleKeyDeletion"])
-def test_guard_rule_matches_disable_and_schedule_of_its_keys_only(stack: Stack, name: str) -> None:
-    pattern = rule_pattern(stack, "byok-guard-")
+def test_guard_rule_matches_disable_and_schedule_of_its_keys_only(
+    stack: Deployed, name: str
+) -> None:
+    pattern = stack.guard
     for output in ("S3KeyArn", "AuroraKeyArn"):
         event = FORWARDED[name](stack.outputs[output])
         assert matches(pattern, event)
@@ -101,8 +141,8 @@ def test_guard_rule_matches_disable_and_schedule_of_its_keys_only(stack: Stack, 
 
 
 @pytest.mark.parametrize("name", ["PutKeyPolicy", "KMS CMK Deletion", "RotateKey service event"])
-def test_guard_rule_ignores_other_events(stack: Stack, name: str) -> None:
-    pattern = rule_pattern(stack, "byok-guard-")
+def test_guard_rule_ignores_other_events(stack: Deployed, name: str) -> None:
+    pattern = stack.guard
     assert not matches(pattern, FORWARDED[name](stack.outputs["S3KeyArn"]))
 
 
