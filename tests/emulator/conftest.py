@@ -25,17 +25,34 @@ LOCATION = {"LocationConstraint": REGION}
 NO_RETRY = Config(retries={"total_max_attempts": 1})
 
 
+_BASE: list[boto3.Session] = []
+
+
+def base_session() -> boto3.Session:
+    """One process-wide session (default test credentials): botocore parses its models once."""
+    if not _BASE:
+        _BASE.append(boto3.Session(region_name=REGION))
+    return _BASE[0]
+
+
 def assume(account: str, role: str, *, endpoint_url: str | None = None) -> boto3.Session:
-    """A session acting in ``account`` as ``role`` (moto's STS switches accounts this way)."""
-    sts = boto3.client("sts", region_name=REGION, endpoint_url=endpoint_url)
+    """A session acting in ``account`` as ``role`` (moto's STS switches accounts this way).
+
+    Sessions share one parent's parsed botocore models (``byok.aws.sessions``): creating clients
+    is then cheap enough for per-test fixtures.
+    """
+    from byok.aws.sessions import derived_session
+
+    sts = base_session().client("sts", region_name=REGION, endpoint_url=endpoint_url)
     creds = sts.assume_role(RoleArn=f"arn:aws:iam::{account}:role/{role}", RoleSessionName="test")[
         "Credentials"
     ]
-    return boto3.Session(
-        aws_access_key_id=creds["AccessKeyId"],
-        aws_secret_access_key=creds["SecretAccessKey"],
-        aws_session_token=creds["SessionToken"],
-        region_name=REGION,
+    return derived_session(
+        _BASE[0],
+        access_key=creds["AccessKeyId"],
+        secret_key=creds["SecretAccessKey"],
+        token=creds["SessionToken"],
+        region=REGION,
     )
 
 

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import threading
 from collections.abc import Iterator
+from typing import Any
 
-import boto3
 import pytest
 from botocore.exceptions import ClientError
 from moto import mock_aws
@@ -14,7 +14,7 @@ import byok_emulator
 from byok_emulator import faults
 from byok_emulator.server import EmulatorServer
 
-from .conftest import LOCATION, NO_RETRY, REGION
+from .conftest import LOCATION, NO_RETRY, REGION, base_session
 
 
 @pytest.fixture
@@ -26,12 +26,18 @@ def server() -> Iterator[EmulatorServer]:
         srv.stop()
 
 
-def _kms(endpoint_url: str | None = None):
-    return boto3.client("kms", region_name=REGION, endpoint_url=endpoint_url, config=NO_RETRY)
+def _client(service: str, endpoint_url: str | None) -> Any:
+    return base_session().client(
+        service, region_name=REGION, endpoint_url=endpoint_url, config=NO_RETRY
+    )
 
 
-def _s3(endpoint_url: str | None = None):
-    return boto3.client("s3", region_name=REGION, endpoint_url=endpoint_url, config=NO_RETRY)
+def _kms(endpoint_url: str | None = None) -> Any:
+    return _client("kms", endpoint_url)
+
+
+def _s3(endpoint_url: str | None = None) -> Any:
+    return _client("s3", endpoint_url)
 
 
 def _assert_throttled(kms, key: str) -> None:
@@ -116,7 +122,7 @@ def test_kms_internal_error_and_account_filter(emulated: None) -> None:
 
 
 def test_query_protocol_service_gets_query_error(emulated: None) -> None:
-    sts = boto3.client("sts", region_name=REGION, config=NO_RETRY)
+    sts = base_session().client("sts", region_name=REGION, config=NO_RETRY)
     with (
         faults.throttle(service="sts", operations={"GetCallerIdentity"}),
         pytest.raises(ClientError) as caught,
@@ -127,7 +133,7 @@ def test_query_protocol_service_gets_query_error(emulated: None) -> None:
 
 def test_boto3_retries_consume_a_counted_fault(emulated: None) -> None:
     """Default retries (legacy mode: up to 5 attempts) absorb a short throttle: documented."""
-    kms = boto3.client("kms", region_name=REGION)
+    kms = base_session().client("kms", region_name=REGION)
     key = kms.create_key()["KeyMetadata"]["Arn"]
     with faults.throttle(service="kms", operations={"DescribeKey"}, times=2) as fault:
         assert kms.describe_key(KeyId=key)["KeyMetadata"]["Arn"] == key

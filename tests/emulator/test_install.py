@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import boto3
 from moto import mock_aws
 from moto.core.responses import BaseResponse
 from moto.kms.models import Key, KmsBackend
@@ -12,7 +11,7 @@ from moto.s3.responses import S3Response
 import byok_emulator
 from byok_emulator import faults
 
-from .conftest import REGION
+from .conftest import REGION, base_session
 
 PATCHED = [
     (KmsBackend, "encrypt"),
@@ -47,7 +46,7 @@ def test_uninstall_restores_moto_exactly() -> None:
 
 def test_after_uninstall_moto_ignores_key_state_again() -> None:
     with mock_aws():
-        kms = boto3.client("kms", region_name=REGION)
+        kms = base_session().client("kms", region_name=REGION)
         key = kms.create_key()["KeyMetadata"]
         with byok_emulator.behaviour():
             faults.throttle(service="kms", operations={"ListKeys"})

@@ -5,14 +5,13 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
-import boto3
 import pytest
 from botocore.exceptions import ClientError
 from moto import mock_aws
 
 import byok_emulator
 
-from .conftest import REGION
+from .conftest import REGION, base_session
 
 Call = Callable[[Any, str, bytes], Any]
 
@@ -67,7 +66,7 @@ EXPECTED = {
 
 @pytest.fixture
 def kms(emulated: None) -> Any:
-    return boto3.client("kms", region_name=REGION)
+    return base_session().client("kms", region_name=REGION)
 
 
 @pytest.mark.parametrize("state", sorted(EXPECTED))
@@ -199,7 +198,7 @@ def test_without_the_extension_moto_encrypts_with_a_disabled_key() -> None:
     """The gap this package closes (and proof that the tests above can fail)."""
     assert not byok_emulator.installed()
     with mock_aws():
-        kms = boto3.client("kms", region_name=REGION)
+        kms = base_session().client("kms", region_name=REGION)
         key = kms.create_key()["KeyMetadata"]["Arn"]
         kms.disable_key(KeyId=kms.describe_key(KeyId=key)["KeyMetadata"]["KeyId"])
         assert kms.encrypt(KeyId=key, Plaintext=b"x")["KeyId"] == key

@@ -15,7 +15,7 @@ from botocore.exceptions import ClientError
 
 import byok_emulator
 
-from .conftest import CUSTOMER, LOCATION, REGION, s3_key_policy
+from .conftest import CUSTOMER, LOCATION, REGION, base_session, s3_key_policy
 
 
 def _error(caught: pytest.ExceptionInfo[ClientError]) -> tuple[int, str, str]:
@@ -214,8 +214,8 @@ def test_deleted_key_makes_get_not_found(
 
 def test_same_account_default_policy_works_with_alias_header(emulated: None) -> None:
     """Key ids and aliases in the header resolve in the requester's account."""
-    kms = boto3.client("kms", region_name=REGION)
-    s3 = boto3.client("s3", region_name=REGION)
+    kms = base_session().client("kms", region_name=REGION)
+    s3 = base_session().client("s3", region_name=REGION)
     key = kms.create_key()["KeyMetadata"]["Arn"]
     kms.create_alias(AliasName="alias/data", TargetKeyId=key)
     s3.create_bucket(Bucket="own-bucket", CreateBucketConfiguration=LOCATION)
@@ -235,7 +235,7 @@ def test_same_account_default_policy_works_with_alias_header(emulated: None) -> 
 
 
 def test_sse_s3_objects_do_not_touch_kms(emulated: None) -> None:
-    s3 = boto3.client("s3", region_name=REGION)
+    s3 = base_session().client("s3", region_name=REGION)
     s3.create_bucket(Bucket="plain-bucket", CreateBucketConfiguration=LOCATION)
     s3.put_object(Bucket="plain-bucket", Key="k", Body=b"v", ServerSideEncryption="AES256")
     assert s3.get_object(Bucket="plain-bucket", Key="k")["Body"].read() == b"v"
