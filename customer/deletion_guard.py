@@ -7,17 +7,18 @@ Env: KEY_ARNS (comma-separated key ARNs), TOPIC_ARN (SNS topic; may be empty).
 
 import json
 import os
+from typing import Any
 
 import boto3
 
 DECOMMISSION_TAG = "byok:decommission"
 
 
-def _keys():
+def _keys() -> list[str]:
     return [k for k in os.environ.get("KEY_ARNS", "").split(",") if k]
 
 
-def find_key(event, keys):
+def find_key(event: dict, keys: list[str]) -> str | None:
     """Return the guarded key ARN named by a CloudTrail event, or None."""
     detail = event.get("detail") or {}
     for res in detail.get("resources") or []:
@@ -31,7 +32,7 @@ def find_key(event, keys):
     return None
 
 
-def decommissioned(kms, key):
+def decommissioned(kms: Any, key: str) -> bool:
     kwargs = {"KeyId": key}
     while True:
         page = kms.list_resource_tags(**kwargs)
@@ -43,7 +44,7 @@ def decommissioned(kms, key):
         kwargs["Marker"] = page["NextMarker"]
 
 
-def handler(event, context=None, kms=None, sns=None):
+def handler(event: dict, context: Any = None, kms: Any = None, sns: Any = None) -> dict:
     detail = event.get("detail") or {}
     if detail.get("errorCode"):
         return {"action": "none", "reason": "call failed"}

@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import json
 from collections.abc import Callable
 from typing import Any
 
 import pytest
 from customer_support import CUSTOMER_ACCOUNT, PLATFORM_BUS, REGION, Stack, policy_document
 
+from byok.cli import main as cli_main
 from byok.contract import check_policy, render_policy
 from byok.identifiers import KeyArn
 
@@ -155,3 +157,23 @@ def test_trail_bucket_policy_admits_only_this_stacks_trail(template: dict[str, A
     bucket = resources["TrailBucket"]["Properties"]
     assert all(bucket["PublicAccessBlockConfiguration"].values())
     assert resources["TrailBucket"]["DeletionPolicy"] == "Retain"
+
+
+@pytest.mark.parametrize("health_checks", [True, False], ids=["health-on", "health-off"])
+def test_deployed_policy_is_what_byok_policy_render_full_prints(
+    deploy: Callable[..., Stack], capsys: pytest.CaptureFixture[str], health_checks: bool
+) -> None:
+    """The CLI a customer would use to paste a policy prints exactly what the stack installs."""
+    admin = f"arn:aws:iam::{CUSTOMER_ACCOUNT}:role/key-admin"
+    stack = deploy(AllowHealthChecks=str(health_checks).lower(), KeyAdministratorArns=admin)
+    for purpose, arn_output, _ in KEYS:
+        argv = [
+            "policy", "render", "--full", "--format", "json", "--purpose", purpose,
+            "--key-arn", stack.outputs[arn_output],
+            "--platform-role-arn", stack.platform_role_arn, "--administrator", admin,
+        ]  # fmt: skip
+        if not health_checks:
+            argv.append("--no-health-checks")
+        capsys.readouterr()
+        assert cli_main(argv) == 0
+        assert json.loads(capsys.readouterr().out) == stack.key_policy(arn_output)
