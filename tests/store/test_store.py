@@ -152,12 +152,18 @@ def test_deregister_frees_keys_and_cluster(store: Store, client: object) -> None
     store.register(e)
     store.put_flag(flag("2026-11-25T04:00:00Z"))
     store.append_audit("acme-prod", {"event": "registered"})
+    assert store.claim_once("acme-prod", "pause-writes", {"step": "pause"})
     store.deregister("acme-prod")
     assert all_items(client) == []
     assert len(store.list_audit("acme-prod")) == 1  # the audit trail outlives the environment
     store.register(env("other", 1, 2, cluster="acme-prod-db"))  # keys are free again
+    store.register(
+        env("acme-prod", 3, 4, cluster="new-db")
+    )  # the id too, with no remediation state inherited
+    assert not store.once_claimed("acme-prod", "pause-writes")
+    assert store.get_flag("acme-prod") is None
     with pytest.raises(NotFoundError):
-        store.deregister("acme-prod")
+        store.deregister("nope")
 
 
 # ---- flags ---------------------------------------------------------------------------------

@@ -281,6 +281,23 @@ class Store:
         ]
         with _aws(f"deregister environment {environment_id!r}"):
             self.client.transact_write_items(TransactItems=items)
+        self._delete_rest(environment_id)
+
+    def _delete_rest(self, environment_id: str) -> None:
+        """Delete what else lives under ``ENV#<id>`` (remediation ``ONCE#`` steps, a flag written
+        by a validation that raced the deregistration), so a later environment reusing the id
+        inherits nothing."""
+        with _aws(f"clean up environment {environment_id!r}"):
+            pages = self.client.get_paginator("query").paginate(
+                TableName=self.environments_table,
+                KeyConditionExpression="pk = :pk",
+                ExpressionAttributeValues=self._item({":pk": env_pk(environment_id)}),
+                ProjectionExpression="pk, sk",
+                ConsistentRead=True,
+            )
+            for page in pages:
+                for key in page.get("Items", []):
+                    self.client.delete_item(TableName=self.environments_table, Key=key)
 
     def get_environment(self, environment_id: str) -> Environment:
         row = self._get(env_pk(environment_id), META)
