@@ -127,8 +127,8 @@ def handler(event: Mapping[str, Any], context: LambdaContext) -> dict[str, Any]:
         return {"status": "error", **summary, "error": exc.to_dict()}
 
     duplicate = result["request_id"] != context.aws_request_id
-    if duplicate:
-        metrics.add_metric(name="DuplicateEvents", unit=MetricUnit.Count, value=1)
+    name = "DuplicateEvents" if duplicate else "ValidatedEvents"
+    metrics.add_metric(name=name, unit=MetricUnit.Count, value=1)
     summary.update(status="validated", duplicate=duplicate, **result)
     logger.info("event handled", extra={"summary": summary})
     return summary

@@ -271,8 +271,9 @@ def load_handler_module(spec: sam_template.FunctionSpec) -> Any:
 
     module_name, _, _ = spec.handler.rpartition(".")
     path = spec.code_dir / f"{module_name.replace('.', '/')}.py"
-    unique = f"_byok_fn_{spec.code_dir.name}_{uuid.uuid4().hex}"
-    loader_spec = importlib.util.spec_from_file_location(unique, path)
+    # named as in Lambda ("app"): Powertools idempotency keys include the module name; not put
+    # in sys.modules, so every function (and every load) stays separate
+    loader_spec = importlib.util.spec_from_file_location(module_name, path)
     assert loader_spec is not None and loader_spec.loader is not None
     module = importlib.util.module_from_spec(loader_spec)
     loader_spec.loader.exec_module(module)

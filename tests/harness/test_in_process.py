@@ -1,0 +1,148 @@
+"""The handlers imported in this process (``local_invoke.load_handler_module``) on moto: the fast
+tier for what a handler itself decides (which events cost a validation, the metrics it emits,
+which failures drop and which retry). Environment from template.yaml, as in the RIE harness."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator
+from typing import Any
+
+import byok_world as bw
+import pytest
+import sam_template
+from byok_world import World, build_world
+from harness_world import EVENTS
+from local_invoke import invoke_in_process, load_handler_module
+from moto import mock_aws
+
+import byok_emulator
+
+TEMPLATE = sam_template.load()
+SPECS = sam_template.functions(TEMPLATE)
+
+
+@pytest.fixture
+def world(monkeypatch: pytest.MonkeyPatch) -> Iterator[World]:
+    with mock_aws(), byok_emulator.behaviour():
+        world = build_world()
+        resolver = sam_template.Resolver(
+            TEMPLATE,
+            {"PlatformRoleArn": bw.ROLE_ARN, "CustomerAccountIds": bw.CUSTOMER},
+            refs={
+                "EnvironmentsTable": bw.ENVIRONMENTS_TABLE,
+                "AuditTable": bw.AUDIT_TABLE,
+                "IdempotencyTable": bw.IDEMPOTENCY_TABLE,
+                "ValidateQueue": world.validate_queue_url,
+            },
+        )
+        creds = world.platform.get_credentials().get_frozen_credentials()
+        monkeypatch.setenv("AWS_ACCESS_KEY_ID", creds.access_key)
+        monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", creds.secret_key)
+        monkeypatch.setenv("AWS_SESSION_TOKEN", creds.token)
+        for spec in SPECS.values():
+            for name, value in spec.environment.items():
+                if name != "POWERTOOLS_SERVICE_NAME":
+                    monkeypatch.setenv(name, str(resolver.resolve(value)))
+        yield world
+
+
+def _run(function: str, event: Any, monkeypatch: pytest.MonkeyPatch) -> Any:
+    spec = SPECS[function]
+    monkeypatch.setenv("POWERTOOLS_SERVICE_NAME", function)
+    return invoke_in_process(load_handler_module(spec), spec, event)
+
+
+def _metrics(out: str) -> dict[str, float]:
+    """Powertools EMF lines printed by ``log_metrics``: metric name -> value."""
+    found: dict[str, float] = {}
+    for line in out.splitlines():
+        if line.startswith("{") and '"_aws"' in line:
+            record = json.loads(line)
+            for spec in record["_aws"]["CloudWatchMetrics"][0]["Metrics"]:
+                value = record[spec["Name"]]
+                found[spec["Name"]] = sum(value) if isinstance(value, list) else value
+    return found
+
+
+def _sample(name: str, world: World) -> Any:
+    text = (EVENTS / "key_events" / f"{name}.json").read_text()
+    text = text.replace("1111aaaa-1111-4111-8111-111111111111", world.env.s3_key_arn.split("/")[1])
+    return json.loads(text)
+
+
+def _idempotency_items(world: World) -> int:
+    return world.platform.client("dynamodb").scan(TableName=bw.IDEMPOTENCY_TABLE)["Count"]
+
+
+def test_key_no_environment_uses_is_counted_and_costs_no_validation(
+    world: World, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    event = json.loads((EVENTS / "key_events" / "disable_key.json").read_text())
+    other = "1111aaaa-1111-4111-8111-111111111111"  # the sample's key: not one of this world's
+    result = _run("key_events", event, monkeypatch)
+    assert result["status"] == "unknown_key"
+    assert result["key_arn"].endswith(other)
+    assert _metrics(capsys.readouterr().out) == {"UnknownKeyEvents": 1.0}
+    assert world.store.get_flag(world.env.environment_id) is None
+    assert _idempotency_items(world) == 0
+
+
+def test_failed_call_is_ignored_with_a_metric(
+    world: World, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    result = _run("key_events", _sample("failed_disable_key", world), monkeypatch)
+    assert result == {
+        "status": "ignored",
+        "event_id": "48a0f719-7b32-4ccd-a950-fa1b2c9daeb5",
+        "reason": "failed API call (AccessDenied)",
+    }
+    assert _metrics(capsys.readouterr().out) == {"IgnoredEvents": 1.0}
+
+
+def test_validated_event_is_recorded_for_idempotency(
+    world: World, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    world.customer_kms.disable_key(KeyId=world.env.s3_key_arn)
+    result = _run("key_events", _sample("disable_key", world), monkeypatch)
+    assert result["status"] == "validated"
+    assert [o["status"] for o in result["outcomes"]] == ["KEY_UNUSABLE"]
+    assert _metrics(capsys.readouterr().out) == {"ValidatedEvents": 1.0}
+    assert _idempotency_items(world) == 1
+
+
+def test_a_second_cold_container_still_sees_the_duplicate(
+    world: World, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """Idempotency lives in DynamoDB, not in the container: another instance drops it too."""
+    first = _run("key_events", _sample("enable_key", world), monkeypatch)
+    second = _run("key_events", _sample("enable_key", world), monkeypatch)
+    assert (first["duplicate"], second["duplicate"]) == (False, True)
+    assert _metrics(capsys.readouterr().out) == {"ValidatedEvents": 1.0, "DuplicateEvents": 1.0}
+    assert len(world.store.list_audit(world.env.environment_id)) == 1
+
+
+def test_sweep_enqueues_one_message_per_environment_stamped_with_the_schedule(
+    world: World, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    event = json.loads((EVENTS / "sweep" / "scheduled_event.json").read_text())
+    assert _run("sweep", event, monkeypatch)["enqueued"] == 1
+    sqs = world.platform.client("sqs")
+    (message,) = sqs.receive_message(QueueUrl=world.validate_queue_url)["Messages"]
+    body = json.loads(message["Body"])
+    assert body["environment_id"] == world.env.environment_id
+    assert body["trigger"]["kind"] == "schedule"
+    assert body["trigger"]["event_id"] == event["id"]
+
+
+def test_validate_drops_a_malformed_message_and_validates_the_rest(
+    world: World, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    batch = json.loads((EVENTS / "validate" / "sqs_batch.json").read_text())
+    batch = json.loads(json.dumps(batch).replace("acme-prod", world.env.environment_id))
+    batch["Records"][0]["body"] = "{not json"
+    result = _run("validate", batch, monkeypatch)
+    assert result == {"batchItemFailures": []}
+    assert _metrics(capsys.readouterr().out) == {"DroppedMessages": 1.0, "Validations": 1.0}
+    flag = world.store.get_flag(world.env.environment_id)
+    assert flag is not None and flag.status.value == "HEALTHY"
