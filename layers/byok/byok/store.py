@@ -373,7 +373,9 @@ class Store:
                 self.client.put_item(
                     TableName=self.environments_table,
                     Item=self._item(row),
-                    ConditionExpression="attribute_not_exists(pk) OR checked_at_key < :new",
+                    # a row without checked_at_key (hand-written, older code) never blocks
+                    ConditionExpression="attribute_not_exists(pk) OR "
+                    "attribute_not_exists(checked_at_key) OR checked_at_key < :new",
                     ExpressionAttributeValues=self._item({":new": new_key}),
                     ReturnValuesOnConditionCheckFailure="ALL_OLD",
                 )
