@@ -192,8 +192,9 @@ def report(cases: list[dict[str, Any]], mine: list[dict], peers: dict | None, ru
         '(truth: `open_to_outsiders`); policyuniverse answers "open to anyone?" '
         "(truth: `open_to_anyone`). Wrong answers in bold.",
         "",
-        "| policy | truth outsiders / anyone | byok verdict | byok | c7n | policyuniverse |",
-        "|---|---|---|---|---|---|",
+        "| policy | truth outsiders / anyone | byok verdict | byok | c7n | policyuniverse "
+        "| check µs (byok / c7n / pu) |",
+        "|---|---|---|---|---|---|---:|",
     ]
     wrong = {"byok": 0, "c7n": 0, "policyuniverse": 0}
     notes = []
@@ -219,8 +220,9 @@ def report(cases: list[dict[str, Any]], mine: list[dict], peers: dict | None, ru
             if r["pu"] != truth["open_to_anyone"]:
                 wrong["policyuniverse"] += 1
                 who_wrong.append("policyuniverse")
+            row.append(f"{m['check_us']:.0f} / {r['c7n_us']:.1f} / {r['pu_us']:.1f}")
         else:
-            row += ["-", "-"]
+            row += ["-", "-", f"{m['check_us']:.0f}"]
         lines.append("| " + " | ".join(row) + " |")
         if who_wrong or m["open"] != truth["open_to_outsiders"]:
             names = ", ".join(

@@ -38,6 +38,7 @@ def checked(policy: dict[str, Any], purpose: str, ids):
     fixed = apply_fix(policy, [op for c in report.checks for op in c.fix])
     after = check_policy(fixed, purpose, ids.key, ids.role)
     assert after.verdict == "pass", after.to_text()
+    assert apply_fix(policy, report.fix) == fixed  # the merged fix does the same
     return report
 
 

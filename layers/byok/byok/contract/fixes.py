@@ -61,6 +61,26 @@ def apply_fix(document: Mapping[str, Any], ops: Iterable[Mapping[str, Any]]) -> 
     return fixed
 
 
+def merge_fixes(ops: Iterable[Mapping[str, Any]]) -> list[dict[str, Any]]:
+    """One fix for the whole policy from the checks' fixes: each operation once, a ``remove``
+    supersedes a ``replace`` of the same statement, adds de-duplicated by Sid."""
+    ops = list(ops)
+    removed = {op["index"] for op in ops if op["op"] == "remove"}
+    out: list[dict[str, Any]] = []
+    seen: set[tuple[object, ...]] = set()
+    for op in ops:
+        if op["op"] == "replace" and op["index"] in removed:
+            continue
+        if op["op"] == "add":
+            key: tuple[object, ...] = ("add", op["statement"].get("Sid"))
+        else:
+            key = (op["op"], op["index"])
+        if key not in seen:
+            seen.add(key)
+            out.append(dict(op))
+    return out
+
+
 def _indexes(violations: Sequence[Violation], effect: str) -> list[int]:
     seen: dict[int, None] = {}
     for _, ev in violations:

@@ -65,6 +65,13 @@ class ContractReport:
     def check(self, check_id: str) -> ContractCheck:
         return next(c for c in self.checks if c.id == check_id)
 
+    @property
+    def fix(self) -> list[dict[str, Any]]:
+        """All checks' fixes merged into one list of operations (see ``merge_fixes``)."""
+        from byok.contract.fixes import merge_fixes
+
+        return merge_fixes(op for c in self.checks for op in c.fix)
+
     def to_dict(self) -> dict[str, Any]:
         return {
             "verdict": self.verdict,
@@ -74,6 +81,7 @@ class ContractReport:
             "health_checks": self.health_checks,
             "requests_evaluated": self.requests_evaluated,
             "checks": [c.to_dict() for c in self.checks],
+            "fix": self.fix,
         }
 
     def to_text(self) -> str:
@@ -95,14 +103,19 @@ class ContractReport:
             lines += ["", f"{c.id} ({c.status.value}):"]
             if c.statements:
                 lines.append(f"  statements: {', '.join(c.statements)}")
-            for ev in c.evidence[:5]:
+            for ev in c.evidence[:3]:
                 lines.append(f"  got {ev['decision']} for {ev['request']}")
-            if len(c.evidence) > 5:
-                lines.append(f"  ... and {len(c.evidence) - 5} more requests")
-            for op in c.fix:
-                lines.append(f"  fix: {_describe_op(op)}")
+            if len(c.evidence) > 3:
+                lines.append(f"  ... and {len(c.evidence) - 3} more requests")
+            lines.append("  fix: " + "; ".join(_describe_op(op) for op in c.fix))
+        fix = self.fix
+        if fix:
+            lines += ["", "To fix everything, in the key policy's Statement list:"]
+            for n, op in enumerate(fix, 1):
+                note = f" ({op['note']})" if op.get("note") else ""
+                lines.append(f"{n}. {_describe_op(op)}{note}")
                 shown = op.get("with", op.get("statement"))
-                lines += ["    " + ln for ln in json.dumps(shown, indent=2).splitlines()]
+                lines += ["   " + ln for ln in json.dumps(shown, indent=2).splitlines()]
         return "\n".join(lines) + "\n"
 
 
@@ -111,7 +124,7 @@ def _describe_op(op: dict[str, Any]) -> str:
     if op.get("sid"):
         where += f" (Sid {op['sid']})"
     if op["op"] == "add":
-        return "add this statement"
+        return f"add statement {op['statement'].get('Sid', '')}".rstrip()
     if op["op"] == "remove":
-        return f"remove {where}: {op.get('note', '')}".rstrip(": ")
-    return f"replace {where} with"
+        return f"remove {where}"
+    return f"replace {where}"

@@ -115,11 +115,10 @@ class Expectation:
 
     def describe(self) -> str:
         """One line for people: who, what, how (the context that matters)."""
-        ctx = {k.lower(): v for k, v in self.context}
-        via = ctx.pop(VIA_SERVICE.lower(), None)
+        via = next((v for k, v in self.context if k.lower() == VIA_SERVICE.lower()), None)
         parts = [f"via {via}" if via else "direct"]
-        for key, value in ctx.items():
-            if key not in _IDENTITY_CONTEXT:
+        for key, value in self.context:
+            if key.lower() not in _IDENTITY_CONTEXT and key.lower() != VIA_SERVICE.lower():
                 parts.append(f"{key}={str(value).lower() if isinstance(value, bool) else value}")
         return f"{self.principal} {self.action} ({', '.join(parts)})"
 
@@ -474,7 +473,8 @@ def witness_expectations(
             extra = tuple(
                 (k, v)
                 for k, v in witness
-                if k not in own and (e.check is CheckId.NO_PUBLIC_ACCESS or k not in _PINNED)
+                if k.lower() not in own
+                and (e.check is CheckId.NO_PUBLIC_ACCESS or k.lower() not in _PINNED)
             )
             if extra:
                 out.append(

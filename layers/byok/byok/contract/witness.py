@@ -136,11 +136,13 @@ def witnesses(policy: Policy, p: Parties) -> tuple[Witness, ...]:
             continue
         if not _may_admit_outsiders(statement.raw, p):
             continue
-        context: dict[str, str | tuple[str, ...]] = {}
+        context: dict[str, str | tuple[str, ...]] = {}  # keys as the policy spells them
+        seen: set[str] = set()
         for clause in statement.conditions:
-            key = clause.key_lower
-            if key in IDENTITY_KEYS or key in context:
+            key = clause.key
+            if clause.key_lower in IDENTITY_KEYS or clause.key_lower in seen:
                 continue
+            seen.add(clause.key_lower)
             if clause.negated or clause.if_exists or clause.set_operator == "ForAllValues":
                 continue  # an absent key satisfies these
             if clause.base == "Null":
