@@ -419,3 +419,9 @@ def test_events_package_does_not_import_boto3():
 
     code = "import sys, byok.events, byok.cli.events; sys.exit('boto3' in sys.modules)"
     assert subprocess.run([sys.executable, "-c", code], check=False).returncode == 0
+
+
+def test_every_operation_with_evidence_is_a_key_health_call():
+    from byok.events.cloudtrail import _CLOUDTRAIL_EVIDENCE
+
+    assert set(_CLOUDTRAIL_EVIDENCE) <= KEY_HEALTH_API_CALLS
