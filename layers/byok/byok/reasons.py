@@ -226,6 +226,13 @@ _ALL: Final = (
         "--db-cluster-identifier {cluster_id} --region {region}",
     ),
     _r(
+        "CLUSTER_RECOVERY_PENDING",
+        _H,
+        "The key is usable again but the cluster, stopped when it lost the key, is not started "
+        "yet (the platform's remediation starts it).",
+        "aws rds start-db-cluster --db-cluster-identifier {cluster_id} --region {region}",
+    ),
+    _r(
         "CLUSTER_INACCESSIBLE_TERMINAL",
         _U,
         "Aurora lost access to the key for more than 7 days: the cluster must be restored.",

@@ -29,6 +29,7 @@ from byok.validation import Facts, validate
 if TYPE_CHECKING:  # boto3 is imported lazily: cold start matters on the event-to-flag path
     import boto3
 
+    from byok.aws.policy_memory import PolicyMemory
     from byok.store import Store
 
 __all__ = [
@@ -98,6 +99,8 @@ class Deps:
     publisher: EventPublisher | None = None
     sqs: Any = None
     gather: Gatherer | None = None
+    #: last PutKeyPolicy text per key (GetKeyPolicy does not work across accounts)
+    policy_memory: PolicyMemory | None = None
 
     @classmethod
     def from_environment(cls, environ: Mapping[str, str] | None = None) -> Deps:
@@ -122,21 +125,24 @@ class Deps:
             health=HealthSettings.from_env(env),
         )
         session = boto3.session.Session()
-        from byok.aws.errors import CLIENT_CONFIG
+        from byok.aws.errors import client_config
 
         store = Store(
             required("ENVIRONMENTS_TABLE"),
             required("AUDIT_TABLE"),
-            client=session.client("dynamodb", config=CLIENT_CONFIG),
+            client=session.client("dynamodb", config=client_config()),
         )
+        from byok.aws.policy_memory import PolicyMemory
+
         return cls(
             store=store,
+            policy_memory=PolicyMemory(store.environments_table, store.client),
             session_factory=lambda: session,
             settings=settings,
             publisher=EventPublisher(
-                session.client("events", config=CLIENT_CONFIG), settings.health_event_bus
+                session.client("events", config=client_config()), settings.health_event_bus
             ),
-            sqs=session.client("sqs", config=CLIENT_CONFIG)
+            sqs=session.client("sqs", config=client_config())
             if settings.validate_queue_url
             else None,
         )
@@ -338,7 +344,31 @@ def _gather(env: Environment, trigger: Trigger | None, deps: Deps) -> Facts:
         trigger=trigger,
         canary_prefix=deps.settings.canary_prefix,
         shared_with=_shared_with(env, deps),
+        known_policies=_known_policies(env, trigger, deps),
     )
+
+
+def _known_policies(
+    env: Environment, trigger: Trigger | None, deps: Deps
+) -> dict[Purpose, tuple[str, str]]:
+    """Policy texts from PutKeyPolicy events: this trigger's, remembered, newest first wins."""
+    from byok.aws.gather import event_policy
+
+    known: dict[Purpose, tuple[str, str]] = {}
+    for purpose in Purpose:
+        arn = env.key_arn(purpose)
+        carried = event_policy(trigger, arn)
+        memory = deps.policy_memory
+        if memory is None:
+            if carried is not None:
+                known[purpose] = carried
+            continue
+        if carried is not None and trigger is not None:
+            memory.remember(arn, carried[0], trigger.event_time, trigger.event_id)
+        recalled = memory.recall(arn)
+        if recalled is not None:
+            known[purpose] = recalled
+    return known
 
 
 def _shared_with(env: Environment, deps: Deps) -> dict[Purpose, tuple[str, ...]]:

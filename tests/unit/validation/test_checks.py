@@ -253,7 +253,13 @@ def test_s3_probe_throttled_is_error_not_unusable():
     ],
 )
 def test_cluster_status(cluster, reason, impact):
-    report = run(replace(healthy_facts(), cluster=cluster))
+    # the key is disabled too (a recoverable cluster with an enabled key is tested below)
+    facts = with_key(
+        replace(healthy_facts(), cluster=cluster),
+        Purpose.AURORA,
+        metadata=metadata(AURORA_KEY, key_state="Disabled"),
+    )
+    report = run(facts)
     (check,) = [c for c in report.checks if c.check_id == "aurora-cluster"]
     assert (check.reason, check.impact) == (reason, impact)
     if reason == "CLUSTER_INACCESSIBLE_RECOVERABLE":
@@ -282,3 +288,29 @@ def test_same_facts_same_verdict_whatever_the_trigger():
     plain = validate(environment(), facts, platform_role_arn=ROLE, now=NOW)
     evented = validate(environment(), facts, platform_role_arn=ROLE, now=NOW, trigger=enable)
     assert [c.to_dict() for c in plain.checks] == [c.to_dict() for c in evented.checks]
+
+
+def test_recoverable_cluster_with_key_enabled_again_only_needs_a_start():
+    cluster = ClusterFacts(
+        "acme-db", "inaccessible-encryption-credentials-recoverable", True, AURORA_KEY
+    )
+    report = run(replace(healthy_facts(), cluster=cluster))
+    (check,) = [c for c in report.checks if c.check_id == "aurora-cluster"]
+    assert (check.reason, check.status, check.impact) == (
+        "CLUSTER_RECOVERY_PENDING",
+        CheckStatus.WARN,
+        HealthStatus.HEALTHY,
+    )
+    assert (
+        check.fix == "aws rds start-db-cluster --db-cluster-identifier acme-db --region eu-west-1"
+    )
+    # key state unknown (DescribeKey denied): the cluster status stays decisive
+    denied = FactError("AccessDeniedException", "no", transient=False)
+    facts = with_key(
+        replace(healthy_facts(), cluster=cluster),
+        Purpose.AURORA,
+        metadata=None,
+        metadata_error=denied,
+    )
+    (check,) = [c for c in run(facts).checks if c.check_id == "aurora-cluster"]
+    assert check.reason == "CLUSTER_INACCESSIBLE_RECOVERABLE"

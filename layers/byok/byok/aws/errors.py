@@ -9,6 +9,7 @@ bounded botocore ``Config`` so no Lambda hangs on a slow endpoint.
 
 from __future__ import annotations
 
+import os
 from typing import Final
 
 from botocore.config import Config
@@ -23,7 +24,7 @@ from botocore.exceptions import (
 
 from byok.validation.facts import FactError
 
-__all__ = ["CLIENT_CONFIG", "TRANSIENT_CODES", "classify"]
+__all__ = ["CLIENT_CONFIG", "TRANSIENT_CODES", "classify", "client_config"]
 
 #: AWS error codes that mean "try again later" (KMS, S3, RDS, STS, DynamoDB spellings)
 TRANSIENT_CODES: Final = frozenset(
@@ -58,13 +59,27 @@ _CONNECTION_ERRORS: Final = (
     ConnectionClosedError,
 )
 
-#: bounded retries and timeouts: a validation must finish well inside the Lambda timeout
-CLIENT_CONFIG: Final = Config(
-    retries={"max_attempts": 3, "mode": "standard"},
-    connect_timeout=3,
-    read_timeout=5,
-    user_agent_extra="byok-guard",
-)
+#: retries are bounded whatever AWS_MAX_ATTEMPTS says: a validation must finish well inside the
+#: Lambda timeout, and the sweep retries the environment anyway
+MAX_ATTEMPTS_CAP: Final = 5
+
+
+def client_config() -> Config:
+    """Bounded retries (standard mode, ``AWS_MAX_ATTEMPTS`` honoured up to 5) and timeouts."""
+    try:
+        attempts = int(os.environ.get("AWS_MAX_ATTEMPTS") or 3)
+    except ValueError:
+        attempts = 3
+    return Config(
+        retries={"max_attempts": max(1, min(attempts, MAX_ATTEMPTS_CAP)), "mode": "standard"},
+        connect_timeout=3,
+        read_timeout=5,
+        user_agent_extra="byok-guard",
+    )
+
+
+#: the same, fixed at import (for callers that create clients once)
+CLIENT_CONFIG: Final = client_config()
 
 
 def classify(exc: BaseException, operation: str | None = None) -> FactError:

@@ -14,7 +14,7 @@ from typing import Any, Final
 import boto3
 
 from byok.aws import kms as kms_api
-from byok.aws.errors import CLIENT_CONFIG, classify
+from byok.aws.errors import classify, client_config
 from byok.aws.rds import describe_cluster
 from byok.aws.s3_probe import DEFAULT_CANARY_PREFIX, probe_bucket
 from byok.aws.sts import assume_platform_role
@@ -44,17 +44,22 @@ def gather_facts(
     trigger: Trigger | None = None,
     canary_prefix: str = DEFAULT_CANARY_PREFIX,
     shared_with: dict[Purpose, tuple[str, ...]] | None = None,
+    known_policies: dict[Purpose, tuple[str, str]] | None = None,
 ) -> Facts:
-    """Assume the platform role, then read keys, probe S3 and read the cluster, concurrently."""
+    """Assume the platform role, then read keys, probe S3 and read the cluster, concurrently.
+
+    ``known_policies``: (policy text, source) per purpose from earlier ``PutKeyPolicy`` events,
+    used only when GetKeyPolicy fails (always, across accounts); else the trigger's own text.
+    """
     try:
         session = assume_platform_role(
             base_session, platform_role_arn, env.environment_id, region=env.region
         )
     except Exception as exc:  # every failure to get credentials is a fact, never a crash
         return Facts(access_error=classify(exc, "AssumeRole"))
-    kms = session.client("kms", region_name=env.region, config=CLIENT_CONFIG)
-    s3 = session.client("s3", region_name=env.region, config=CLIENT_CONFIG)
-    rds = session.client("rds", region_name=env.region, config=CLIENT_CONFIG)
+    kms = session.client("kms", region_name=env.region, config=client_config())
+    s3 = session.client("s3", region_name=env.region, config=client_config())
+    rds = session.client("rds", region_name=env.region, config=client_config())
 
     tasks: dict[str, Callable[[], Any]] = {}
     for purpose in Purpose:
@@ -82,7 +87,7 @@ def gather_facts(
             got[f"{purpose}.metadata"],
             got[f"{purpose}.policy"],
             got[f"{purpose}.rotation"],
-            trigger,
+            (known_policies or {}).get(purpose) or event_policy(trigger, env.key_arn(purpose)),
             (shared_with or {}).get(purpose, ()),
         )
     return Facts(keys=keys, s3_probe=got["s3_probe"], cluster=got["cluster"])
@@ -94,7 +99,7 @@ def _key_facts(
     metadata: KeyMetadata | FactError,
     policy: str | FactError,
     rotation: bool | FactError,
-    trigger: Trigger | None,
+    fallback: tuple[str, str] | None,
     shared_with: tuple[str, ...],
 ) -> KeyFacts:
     policy_text: str | None = None
@@ -102,8 +107,7 @@ def _key_facts(
     policy_error: FactError | None = None
     if isinstance(policy, FactError):
         policy_error = policy
-        # the event's text only stands in when the platform cannot read the policy itself
-        fallback = event_policy(trigger, arn)
+        # an event's text only stands in when the platform cannot read the policy itself
         if fallback is not None:
             policy_text, policy_source = fallback
     else:

@@ -12,7 +12,8 @@ from typing import Any
 
 import boto3
 
-from byok.aws.errors import CLIENT_CONFIG
+from byok.aws.errors import client_config
+from byok.aws.sessions import derived_session
 from byok.identifiers import RoleArn
 
 __all__ = ["assume_platform_role", "session_name"]
@@ -35,15 +36,16 @@ def assume_platform_role(
 ) -> boto3.session.Session:
     """A session acting as the platform role (raises botocore errors; callers classify)."""
     role = str(RoleArn.parse(role_arn, "platform_role_arn"))
-    sts = base.client("sts", region_name=region or base.region_name, config=CLIENT_CONFIG)
+    sts = base.client("sts", region_name=region or base.region_name, config=client_config())
     creds: dict[str, Any] = sts.assume_role(
         RoleArn=role,
         RoleSessionName=session_name(environment_id),
         DurationSeconds=duration_seconds,
     )["Credentials"]
-    return boto3.session.Session(
-        aws_access_key_id=creds["AccessKeyId"],
-        aws_secret_access_key=creds["SecretAccessKey"],
-        aws_session_token=creds["SessionToken"],
-        region_name=region or base.region_name,
+    return derived_session(
+        base,
+        access_key=creds["AccessKeyId"],
+        secret_key=creds["SecretAccessKey"],
+        token=creds["SessionToken"],
+        region=region or base.region_name,
     )

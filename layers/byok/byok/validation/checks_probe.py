@@ -81,7 +81,11 @@ class S3Probe(Check):
     inputs=("cluster",),
 )
 class AuroraCluster(Check):
-    """The Aurora cluster must be encrypted with the registered key and not have lost it."""
+    """The Aurora cluster must be encrypted with the registered key and not have lost it.
+
+    A cluster still ``inaccessible-encryption-credentials-recoverable`` after its key is Enabled
+    again only needs a start (CLUSTER_RECOVERY_PENDING, a warning): remediation does that.
+    """
 
     purposes = (Purpose.AURORA,)
 
@@ -100,7 +104,22 @@ class AuroraCluster(Check):
             "kms_key_id": cluster.kms_key_id,
         }
         key_arn = ctx.env.key_arn(purpose)
-        if cluster.status == RECOVERABLE or (cluster.status or "").startswith(RECOVERABLE):
+        recoverable = cluster.status == RECOVERABLE or (cluster.status or "").startswith(
+            RECOVERABLE
+        )
+        meta = ctx.key(purpose).metadata
+        if recoverable and meta is not None and meta.key_state == "Enabled":
+            # the customer's part is done: the key is back, only the stopped cluster remains,
+            # which the platform restarts itself; keeping KEY_UNUSABLE here would deadlock that
+            yield self.result(
+                ctx,
+                purpose,
+                "CLUSTER_RECOVERY_PENDING",
+                f"key {key_arn} is enabled again; cluster {cluster.cluster_id} is still "
+                f"{cluster.status} and must be started",
+                evidence=evidence,
+            )
+        elif recoverable:
             yield self.result(
                 ctx,
                 purpose,

@@ -1,0 +1,24 @@
+"""Shared fixtures of the scenario tests: the two-account ``world`` on moto + byok_emulator.
+
+Other test folders may reuse the builder directly: ``from byok_world import build_world``
+(``tests/support`` is on pytest's pythonpath).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+import pytest
+from byok_world import World, build_world
+from moto import mock_aws
+
+import byok_emulator
+
+
+@pytest.fixture
+def world(monkeypatch: pytest.MonkeyPatch) -> Iterator[World]:
+    # one attempt per call: injected throttling then costs no retry back-off (the adapters'
+    # retry bound is tested in tests/unit/validation/test_aws_errors.py)
+    monkeypatch.setenv("AWS_MAX_ATTEMPTS", "1")
+    with mock_aws(), byok_emulator.behaviour():
+        yield build_world()
