@@ -142,21 +142,27 @@ def _policy_without_platform(purpose, arn):
     return json.dumps({"Version": full["Version"], "Statement": root})
 
 
+def remove_platform(world, deps, purpose, *, deliver_event=True):
+    """The customer puts a key policy without the platform statements (event optional)."""
+    arn = world.env.key_arn(purpose)
+    policy = _policy_without_platform(purpose, arn)
+    world.customer_kms.put_key_policy(KeyId=arn, PolicyName="default", Policy=policy)
+    if not deliver_event:
+        return None
+    return deliver(world, deps, cloudtrail_event("PutKeyPolicy", arn, request={"policy": policy}))
+
+
 def test_put_key_policy_removing_platform_from_s3_key_is_key_unusable(world):
     deps = world.deps()
     baseline(world, deps)
-    arn = world.env.s3_key_arn
-    policy = _policy_without_platform(Purpose.S3, arn)
-    world.customer_kms.put_key_policy(KeyId=arn, PolicyName="default", Policy=policy)
-    outcome = deliver(
-        world, deps, cloudtrail_event("PutKeyPolicy", arn, request={"policy": policy})
-    )
+    outcome = remove_platform(world, deps, Purpose.S3)
     assert outcome.status is HealthStatus.KEY_UNUSABLE
     assert "POLICY_DENIES_PLATFORM" in outcome.flag.reasons
     checks = {c.check_id: c for c in outcome.report.checks if c.purpose is Purpose.S3}
     assert checks["key-policy"].reason == "POLICY_DENIES_PLATFORM"
     assert checks["key-policy"].evidence["policy_source"].startswith("PutKeyPolicy event")
-    assert checks["s3-probe"].status == "fail"  # the key policy now refuses the canary
+    assert checks["s3-probe"].reason == "POLICY_DENIES_PLATFORM"  # the canary is refused too
+    assert "AccessDenied" in checks["s3-probe"].error
     fix = checks["key-policy"].fix
     assert "kms:GenerateDataKey" in fix and ROLE_ARN in fix
 
@@ -164,12 +170,7 @@ def test_put_key_policy_removing_platform_from_s3_key_is_key_unusable(world):
 def test_put_key_policy_removing_platform_from_aurora_key_is_at_risk_and_stays(world):
     deps = world.deps()
     baseline(world, deps)
-    arn = world.env.aurora_key_arn
-    policy = _policy_without_platform(Purpose.AURORA, arn)
-    world.customer_kms.put_key_policy(KeyId=arn, PolicyName="default", Policy=policy)
-    outcome = deliver(
-        world, deps, cloudtrail_event("PutKeyPolicy", arn, request={"policy": policy})
-    )
+    outcome = remove_platform(world, deps, Purpose.AURORA)
     # the running cluster keeps its grant: at risk (new clusters/restores blocked), not down
     assert outcome.status is HealthStatus.AT_RISK
     assert outcome.flag.reasons == ("POLICY_DENIES_PLATFORM",)
@@ -178,6 +179,31 @@ def test_put_key_policy_removing_platform_from_aurora_key_is_at_risk_and_stays(w
     (swept,) = sweep(world, deps)
     assert swept.status is HealthStatus.AT_RISK
     assert not swept.changed
+
+
+def test_lost_put_key_policy_event_is_caught_by_the_sweep_probe(world):
+    deps = world.deps()
+    baseline(world, deps)
+    remove_platform(world, deps, Purpose.S3, deliver_event=False)
+    (outcome,) = sweep(world, deps)
+    assert outcome.status is HealthStatus.KEY_UNUSABLE
+    assert outcome.flag.reasons == ("POLICY_DENIES_PLATFORM",)
+
+
+def test_platform_key_access_error_report_revalidates_the_key(world):
+    from byok_world import key_access_error_event
+
+    deps = world.deps()
+    baseline(world, deps)
+    arn = world.env.s3_key_arn
+    world.customer_kms.disable_key(KeyId=arn)
+    outcome = deliver(world, deps, key_access_error_event(arn, "KMS.DisabledException"))
+    assert outcome.status is HealthStatus.KEY_UNUSABLE
+    assert outcome.report.trigger.kind == "key_access_error"
+    # a report alone is not the truth: once the key is fine, the same report heals nothing wrong
+    world.customer_kms.enable_key(KeyId=arn)
+    again = deliver(world, deps, key_access_error_event(arn, "KMS.DisabledException"))
+    assert again.status is HealthStatus.HEALTHY
 
 
 def test_late_older_put_key_policy_does_not_replace_the_newer_policy(world):
@@ -339,3 +365,12 @@ def test_sweep_enqueues_one_message_per_environment(world):
     bodies = sorted((json.loads(m["Body"]) for m in got["Messages"]), key=str)
     assert {b["environment_id"] for b in bodies} == {"acme", "globex"}
     assert all(b["trigger"]["kind"] == "schedule" for b in bodies)
+
+
+def test_platform_role_throttled_leaves_flag_unchanged(world):
+    deps = world.deps()
+    before = baseline(world, deps).flag
+    with faults.throttle(service="sts", operations={"AssumeRole"}):
+        (outcome,) = sweep(world, deps)
+    assert {c.reason for c in outcome.report.checks} == {"TRANSIENT_ERROR"}
+    assert outcome.status is before.status and not outcome.changed

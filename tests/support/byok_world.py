@@ -296,3 +296,19 @@ def rds_cluster_event(
     event.update(id=str(uuid.uuid4()), time=when, account=PLATFORM, region=REGION, resources=[arn])
     event["detail"].update(SourceIdentifier=cluster_id, SourceArn=arn, Message=message, Date=when)
     return event
+
+
+def key_access_error_event(key_arn: str, error_code: str, *, at: datetime | None = None) -> dict:
+    """A platform service's "BYOK Key Access Error" report (source ``byok.platform``)."""
+    event = json.loads((_SAMPLES / "key_access_error.json").read_text())
+    when = (at or datetime.now(UTC)).astimezone(UTC)
+    event.update(id=str(uuid.uuid4()), time=when.strftime("%Y-%m-%dT%H:%M:%SZ"), account=PLATFORM)
+    event["detail"].update(
+        environment_id=ENV_ID,
+        key_arn=key_arn,
+        error_code=error_code,
+        error_message=f"{key_arn} is disabled.",
+        observed_at=when.isoformat().replace("+00:00", "Z"),
+        bucket=BUCKET,
+    )
+    return event

@@ -37,6 +37,7 @@ __all__ = [
     "EventPublisher",
     "Outcome",
     "ServiceSettings",
+    "environments_for",
     "handle_trigger",
     "process_validate_message",
     "run_sweep",
