@@ -18,22 +18,28 @@ Order of checks, as in KMS: key exists -> key policy (``authz.authorize``, see `
 -> key state. The data key that KMS returns (moto ciphertext) is kept on the stored object, so
 GetObject really decrypts it with the key.
 
-Patched: ``S3Response.put_object`` and ``S3Response.get_object`` (response level: that is where
-the request's credentials are known). Not modelled: CopyObject, multipart uploads, Bucket Keys
-(S3 would cache the data key and call KMS less often; here every call goes to KMS, so a disabled
-key is noticed at once), SSE-KMS with ``aws:kms:dsse`` is treated like ``aws:kms``.
+Patched (response level: that is where the request's credentials are known): ``put_object``
+(GenerateDataKey), ``get_object`` (Decrypt), ``copy_object`` (Decrypt of an SSE-KMS source,
+GenerateDataKey for an SSE-KMS destination), ``_key_response_post`` for CreateMultipartUpload
+(GenerateDataKey; the upload remembers the key) and ``upload_part`` (kms:Decrypt on the upload's
+key, per the S3 multipart permissions documentation). Not modelled: UploadPartCopy,
+CompleteMultipartUpload's own KMS use, Bucket Keys (S3 would cache the data key and call KMS
+less often; here every call goes to KMS, so a disabled key is noticed at once); ``aws:kms:dsse``
+is treated like ``aws:kms``. HeadObject does not call KMS, in AWS either.
 """
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
+from urllib.parse import parse_qs, unquote, urlparse
 
 from moto.core.exceptions import JsonRESTError
 from moto.kms.models import Key, KmsBackend, kms_backends
 from moto.s3.exceptions import S3ClientError
-from moto.s3.models import FakeBucket
+from moto.s3.models import FakeBucket, FakeKey
 from moto.s3.responses import S3Response
 from moto.utilities.utils import get_partition
 
@@ -154,6 +160,51 @@ def _requested_sse(response: S3Response, bucket: FakeBucket) -> tuple[str | None
     return None, None, bucket.account_id
 
 
+def _generate_data_key(
+    response: S3Response, bucket: FakeBucket, key_name: str, key_ref: str | None, resolve_in: str
+) -> tuple[KmsTarget, bytes]:
+    """S3's GenerateDataKey for a new object (raises ``S3KmsError``)."""
+    object_arn = _object_arn(bucket, key_name)
+    target = resolve_key(key_ref, default_account=resolve_in, region=bucket.region_name)
+    _authorize_and_check(
+        target, _caller(response), "kms:GenerateDataKey", bucket.region_name, object_arn
+    )
+    try:
+        _, blob, _ = target.backend.generate_data_key(
+            key_id=target.key.id,
+            encryption_context={"aws:s3:arn": object_arn},
+            number_of_bytes=None,  # type: ignore[arg-type]
+            key_spec="AES_256",
+        )
+    except JsonRESTError as kms_error:
+        raise _from_kms(kms_error) from None
+    return target, blob
+
+
+def _decrypt(response: S3Response, bucket: FakeBucket, stored: FakeKey) -> None:
+    """S3's Decrypt of an SSE-KMS object's data key (raises ``S3KmsError``)."""
+    object_arn = _object_arn(bucket, stored.name)
+    target = resolve_key(
+        stored.kms_key_id, default_account=bucket.account_id, region=bucket.region_name
+    )
+    _authorize_and_check(target, _caller(response), "kms:Decrypt", bucket.region_name, object_arn)
+    blob = getattr(stored, "byok_data_key", None)
+    if blob is None:  # stored before install(): state and policy checked, nothing to decrypt
+        return
+    try:
+        target.backend.decrypt(ciphertext_blob=blob, encryption_context={"aws:s3:arn": object_arn})
+    except JsonRESTError as kms_error:
+        raise _from_kms(kms_error) from None
+
+
+def _stamp(response: S3Response, key_name: str, target: KmsTarget, blob: bytes | None) -> None:
+    """Keep the data key with the new object; AWS reports the key ARN whatever the request said."""
+    stored = response.backend.get_object(response.bucket_name, key_name)
+    if stored is not None and stored.encryption in KMS_ALGORITHMS:
+        stored.kms_key_id = target.key.arn
+        stored.byok_data_key = blob  # type: ignore[attr-defined]
+
+
 def _put_object(original: Callable[[S3Response], Response]) -> Callable[[S3Response], Response]:
     def put_object(self: S3Response) -> Response:
         bucket = self.backend.get_bucket(self.bucket_name)
@@ -161,28 +212,12 @@ def _put_object(original: Callable[[S3Response], Response]) -> Callable[[S3Respo
         if algorithm not in KMS_ALGORITHMS:
             return original(self)
         key_name = self.parse_key_name()
-        object_arn = _object_arn(bucket, key_name)
         try:
-            target = resolve_key(key_ref, default_account=resolve_in, region=bucket.region_name)
-            _authorize_and_check(
-                target, _caller(self), "kms:GenerateDataKey", bucket.region_name, object_arn
-            )
-            _, blob, _ = target.backend.generate_data_key(
-                key_id=target.key.id,
-                encryption_context={"aws:s3:arn": object_arn},
-                number_of_bytes=None,  # type: ignore[arg-type]
-                key_spec="AES_256",
-            )
+            target, blob = _generate_data_key(self, bucket, key_name, key_ref, resolve_in)
         except S3KmsError as refusal:
             return refusal.response
-        except JsonRESTError as kms_error:
-            return _from_kms(kms_error).response
         result = original(self)
-        stored = self.backend.get_object(self.bucket_name, key_name)
-        if stored is not None:
-            # AWS reports the key ARN whatever identifier the request used.
-            stored.kms_key_id = target.key.arn
-            stored.byok_data_key = blob  # type: ignore[attr-defined]
+        _stamp(self, key_name, target, blob)
         return result
 
     put_object.__wrapped__ = original  # type: ignore[attr-defined]
@@ -192,41 +227,133 @@ def _put_object(original: Callable[[S3Response], Response]) -> Callable[[S3Respo
 def _get_object(original: Callable[[S3Response], Response]) -> Callable[[S3Response], Response]:
     def get_object(self: S3Response) -> Response:
         bucket = self.backend.get_bucket(self.bucket_name)
-        key_name = self.parse_key_name()
         try:
             stored = self.backend.get_object(
-                self.bucket_name, key_name, version_id=self._get_param("versionId")
+                self.bucket_name, self.parse_key_name(), version_id=self._get_param("versionId")
             )
         except S3ClientError:  # missing version etc.: moto answers as usual
             return original(self)
         if stored is None or stored.encryption not in KMS_ALGORITHMS:
             return original(self)
-        object_arn = _object_arn(bucket, key_name)
         try:
-            target = resolve_key(
-                stored.kms_key_id, default_account=bucket.account_id, region=bucket.region_name
-            )
-            _authorize_and_check(
-                target, _caller(self), "kms:Decrypt", bucket.region_name, object_arn
-            )
-            blob = getattr(stored, "byok_data_key", None)
-            if blob is not None:
-                target.backend.decrypt(
-                    ciphertext_blob=blob, encryption_context={"aws:s3:arn": object_arn}
-                )
+            _decrypt(self, bucket, stored)
         except S3KmsError as refusal:
             return refusal.response
-        except JsonRESTError as kms_error:
-            return _from_kms(kms_error).response
         return original(self)
 
     get_object.__wrapped__ = original  # type: ignore[attr-defined]
     return get_object
 
 
+def _copy_source(response: S3Response) -> FakeKey | None:
+    source = response.headers.get("x-amz-copy-source") or ""
+    if isinstance(source, bytes):
+        source = source.decode("utf-8")
+    parsed = urlparse(source)
+    path = unquote(parsed.path).lstrip("/")
+    if "/" not in path:
+        return None
+    bucket_name, key_name = path.split("/", 1)
+    version = parse_qs(parsed.query).get("versionId", [None])[0]
+    try:
+        return response.backend.get_object(bucket_name, key_name, version_id=version)
+    except S3ClientError:
+        return None
+
+
+def _copy_object(original: Callable[[S3Response], Response]) -> Callable[[S3Response], Response]:
+    """CopyObject: Decrypt of an SSE-KMS source, GenerateDataKey for an SSE-KMS destination."""
+
+    def copy_object(self: S3Response) -> Response:
+        source = _copy_source(self)
+        bucket = self.backend.get_bucket(self.bucket_name)
+        key_name = self.parse_key_name()
+        algorithm, key_ref, resolve_in = _requested_sse(self, bucket)
+        target: KmsTarget | None = None
+        blob: bytes | None = None
+        try:
+            if source is not None and source.encryption in KMS_ALGORITHMS:
+                _decrypt(self, self.backend.get_bucket(source.bucket_name), source)
+            if algorithm in KMS_ALGORITHMS:
+                target, blob = _generate_data_key(self, bucket, key_name, key_ref, resolve_in)
+        except S3KmsError as refusal:
+            return refusal.response
+        result = original(self)
+        if target is not None:
+            _stamp(self, key_name, target, blob)
+        return result
+
+    copy_object.__wrapped__ = original  # type: ignore[attr-defined]
+    return copy_object
+
+
+_UPLOAD_ID = re.compile(rb"<UploadId>([^<]+)</UploadId>")
+
+
+def _key_response_post(original: Callable[..., Response]) -> Callable[..., Response]:
+    """CreateMultipartUpload with SSE-KMS: GenerateDataKey (the upload then remembers the key)."""
+
+    def key_response_post(
+        self: S3Response,
+        request: Any,
+        body: bytes,
+        bucket_name: str,
+        query: dict[str, Any],
+        key_name: str,
+    ) -> Response:
+        if body != b"" or "uploads" not in query:
+            return original(self, request, body, bucket_name, query, key_name)
+        bucket = self.backend.get_bucket(bucket_name)
+        algorithm, key_ref, resolve_in = _requested_sse(self, bucket)
+        if algorithm not in KMS_ALGORITHMS:
+            return original(self, request, body, bucket_name, query, key_name)
+        try:
+            target, _ = _generate_data_key(self, bucket, key_name, key_ref, resolve_in)
+        except S3KmsError as refusal:
+            return refusal.response
+        result = original(self, request, body, bucket_name, query, key_name)
+        text = result[2] if isinstance(result[2], bytes) else str(result[2]).encode()
+        match = _UPLOAD_ID.search(text)
+        multipart = bucket.multiparts.get(match.group(1).decode()) if match else None
+        if multipart is not None:
+            multipart.byok_kms_key_arn = target.key.arn  # type: ignore[attr-defined]
+        return result
+
+    key_response_post.__wrapped__ = original  # type: ignore[attr-defined]
+    return key_response_post
+
+
+def _upload_part(original: Callable[[S3Response], Response]) -> Callable[[S3Response], Response]:
+    """UploadPart of an SSE-KMS upload: S3 needs kms:Decrypt on the upload's key."""
+
+    def upload_part(self: S3Response) -> Response:
+        bucket = self.backend.get_bucket(self.bucket_name)
+        multipart = bucket.multiparts.get(self._get_param("uploadId") or "")
+        key_arn = getattr(multipart, "byok_kms_key_arn", None)
+        if key_arn is None:
+            return original(self)
+        object_arn = _object_arn(bucket, self.parse_key_name())
+        try:
+            region = bucket.region_name
+            target = resolve_key(key_arn, default_account=bucket.account_id, region=region)
+            _authorize_and_check(target, _caller(self), "kms:Decrypt", region, object_arn)
+        except S3KmsError as refusal:
+            return refusal.response
+        return original(self)
+
+    upload_part.__wrapped__ = original  # type: ignore[attr-defined]
+    return upload_part
+
+
 PATCHES: list[Patch] = [
+    Patch(S3Response, "put_object", _put_object, why="SSE-KMS PutObject: GenerateDataKey"),
+    Patch(S3Response, "get_object", _get_object, why="SSE-KMS GetObject: Decrypt"),
+    Patch(S3Response, "copy_object", _copy_object, why="CopyObject: Decrypt + GenerateDataKey"),
     Patch(
-        S3Response, "put_object", _put_object, why="PutObject with SSE-KMS calls GenerateDataKey"
+        S3Response,
+        "_key_response_post",
+        _key_response_post,
+        why="CreateMultipartUpload: GenerateDataKey",
     ),
-    Patch(S3Response, "get_object", _get_object, why="GetObject of SSE-KMS object calls Decrypt"),
+    Patch(S3Response, "upload_part", _upload_part, why="UploadPart: Decrypt"),
 ]

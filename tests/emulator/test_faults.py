@@ -181,3 +181,26 @@ def test_server_reset_forgets_resources_and_faults(server: EmulatorServer) -> No
     server.reset()
     assert kms.list_keys()["Keys"] == []
     assert faults.active() == []
+
+
+def test_server_s3_sse_kms_cross_account(server: EmulatorServer) -> None:
+    """The demo's path: assume-role and SSE-KMS through the endpoint, key in another account."""
+    import json
+
+    from .conftest import CUSTOMER, PLATFORM, assume, s3_key_policy
+
+    customer = assume(CUSTOMER, "admin", endpoint_url=server.endpoint_url)
+    platform = assume(PLATFORM, "platform", endpoint_url=server.endpoint_url)
+    kms = customer.client("kms", endpoint_url=server.endpoint_url)
+    key = kms.create_key(Policy=json.dumps(s3_key_policy()))["KeyMetadata"]["Arn"]
+    s3 = platform.client("s3", endpoint_url=server.endpoint_url, config=NO_RETRY)
+    s3.create_bucket(Bucket="server-bucket", CreateBucketConfiguration=LOCATION)
+    sse = {"ServerSideEncryption": "aws:kms", "SSEKMSKeyId": key}
+    s3.put_object(Bucket="server-bucket", Key="k", Body=b"v", **sse)
+    assert s3.get_object(Bucket="server-bucket", Key="k")["Body"].read() == b"v"
+
+    kms.disable_key(KeyId=key)
+    with pytest.raises(ClientError) as caught:
+        s3.get_object(Bucket="server-bucket", Key="k")
+    assert caught.value.response["Error"]["Code"] == "KMS.DisabledException"
+    assert caught.value.response["ResponseMetadata"]["HTTPStatusCode"] == 400

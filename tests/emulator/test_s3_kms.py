@@ -263,3 +263,45 @@ def test_policy_enforcement_can_be_switched_off(
     )
     byok_emulator.install(key_policies="off")
     platform.client("s3").put_object(Bucket=platform_bucket, Key="x", Body=b"data")
+
+
+def test_copy_object_decrypts_source_and_encrypts_destination(
+    customer: boto3.Session, platform: boto3.Session, customer_key: str, platform_bucket: str
+) -> None:
+    s3 = platform.client("s3")
+    s3.put_object(Bucket=platform_bucket, Key="src", Body=b"data")
+    source = {"Bucket": platform_bucket, "Key": "src"}
+    copied = s3.copy_object(Bucket=platform_bucket, Key="dst", CopySource=source)
+    assert copied["SSEKMSKeyId"] == customer_key
+    assert s3.get_object(Bucket=platform_bucket, Key="dst")["Body"].read() == b"data"
+
+    customer.client("kms").disable_key(KeyId=customer_key)
+    with pytest.raises(ClientError) as caught:
+        s3.copy_object(Bucket=platform_bucket, Key="dst2", CopySource=source)
+    assert _error(caught)[:2] == (400, "KMS.DisabledException")
+
+
+def test_multipart_upload_needs_the_key(
+    customer: boto3.Session, platform: boto3.Session, customer_key: str, platform_bucket: str
+) -> None:
+    s3 = platform.client("s3")
+    upload = s3.create_multipart_upload(Bucket=platform_bucket, Key="big")["UploadId"]
+    part = {"Bucket": platform_bucket, "Key": "big", "UploadId": upload, "PartNumber": 1}
+    etag = s3.upload_part(Body=b"x" * 10, **part)["ETag"]
+
+    customer.client("kms").disable_key(KeyId=customer_key)
+    with pytest.raises(ClientError) as caught:
+        s3.upload_part(Body=b"y" * 10, **{**part, "PartNumber": 2})
+    assert _error(caught)[:2] == (400, "KMS.DisabledException")
+    with pytest.raises(ClientError) as caught:
+        s3.create_multipart_upload(Bucket=platform_bucket, Key="big2")
+    assert _error(caught)[:2] == (400, "KMS.DisabledException")
+
+    customer.client("kms").enable_key(KeyId=customer_key)
+    s3.complete_multipart_upload(
+        Bucket=platform_bucket,
+        Key="big",
+        UploadId=upload,
+        MultipartUpload={"Parts": [{"ETag": etag, "PartNumber": 1}]},
+    )
+    assert s3.get_object(Bucket=platform_bucket, Key="big")["Body"].read() == b"x" * 10
