@@ -422,7 +422,7 @@ def compile_clause(
     templates: tuple[Template | None, ...] = ()
     if variables and spec.variables:
         templates = tuple(
-            parse_template(v, f"{path}[{i}]", wildcards=spec.wildcards)
+            parse_template(v, f"{path}[{i}]" if len(values) > 1 else path, wildcards=spec.wildcards)
             if isinstance(v, str)
             else None
             for i, v in enumerate(values)

@@ -183,12 +183,13 @@ def _statement(index: int, path: str, raw: object, variables: bool) -> Statement
     actions = _strings(raw[action_key], f"{path}.{action_key}")
     for i, action in enumerate(actions):
         if action != "*" and not ACTION_RE.fullmatch(action):
-            raise PolicyError(
-                f"{path}.{action_key}[{i}]: expected 'service:Action' or '*', got {action!r}"
-            )
+            where = _item(f"{path}.{action_key}", raw[action_key], i)
+            raise PolicyError(f"{where}: expected 'service:Action' or '*', got {action!r}")
     resource_key = _exactly_one(raw, path, "Resource", "NotResource")
     resources = _strings(raw[resource_key], f"{path}.{resource_key}")
-    static, templates = _resource_patterns(resources, f"{path}.{resource_key}", variables)
+    static, templates = _resource_patterns(
+        resources, raw[resource_key], f"{path}.{resource_key}", variables
+    )
     conditions = _conditions(raw.get("Condition"), f"{path}.Condition", variables)
     return Statement(
         index=index,
@@ -210,7 +211,7 @@ def _statement(index: int, path: str, raw: object, variables: bool) -> Statement
 
 
 def _resource_patterns(
-    resources: tuple[str, ...], path: str, variables: bool
+    resources: tuple[str, ...], element: object, path: str, variables: bool
 ) -> tuple[tuple[str, ...], tuple[Template, ...]]:
     """Split patterns into static ones and templates (variables only after the fifth colon)."""
     if not variables:
@@ -218,7 +219,7 @@ def _resource_patterns(
     static: list[str] = []
     templates: list[Template] = []
     for i, pattern in enumerate(resources):
-        where = f"{path}[{i}]" if len(resources) > 1 else path
+        where = _item(path, element, i)
         template = parse_template(pattern, where, wildcards=True)
         if template is None:
             static.append(pattern)
@@ -231,6 +232,11 @@ def _resource_patterns(
             )
         templates.append(template)
     return tuple(static), tuple(templates)
+
+
+def _item(path: str, element: object, index: int) -> str:
+    """The place of the index-th value of an element that is a string or a list."""
+    return path if isinstance(element, str) else f"{path}[{index}]"
 
 
 def _exactly_one(raw: Mapping[str, Any], path: str, name: str, negated: str) -> str:
@@ -288,7 +294,7 @@ def _principal(value: object, path: str) -> PrincipalSpec:
             )
         names = _strings(entries, f"{path}.{kind}")
         for i, name in enumerate(names):
-            where = f"{path}.{kind}" if isinstance(entries, str) else f"{path}.{kind}[{i}]"
+            where = _item(f"{path}.{kind}", entries, i)
             if kind == "AWS":
                 if name == "*":
                     # {"AWS": "*"} is documented as equivalent to "*" in resource policies.
