@@ -30,7 +30,7 @@ class Denial:
 
 
 def _context(
-    caller: Caller, via_service: str | None, extra: Mapping[str, str] | None
+    caller: Caller, via_service: str | None, extra: Mapping[str, Any] | None
 ) -> dict[str, Any]:
     context: dict[str, Any] = {
         "aws:PrincipalAccount": caller.account,
@@ -50,7 +50,7 @@ def authorize(
     action: str,
     *,
     via_service: str | None = None,
-    extra_context: Mapping[str, str] | None = None,
+    extra_context: Mapping[str, Any] | None = None,
 ) -> Denial | None:
     """Return ``None`` when the key policy lets ``caller`` do ``action`` on ``key``.
 

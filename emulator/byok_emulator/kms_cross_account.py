@@ -120,6 +120,26 @@ def _locate(response: KmsResponse, operation: str) -> tuple[KmsBackend, Key | No
     return None
 
 
+def _request_context(response: KmsResponse) -> dict[str, Any]:
+    """Condition keys a direct request carries (CreateGrant's grant keys; AWS KMS condition keys).
+
+    A direct call is never made by an integrated AWS service, so ``kms:GrantIsForAWSResource``
+    is false and ``kms:ViaService`` is absent.
+    """
+    if response._get_action() != "CreateGrant":
+        return {}
+    params = _params(response)
+    context: dict[str, Any] = {
+        "kms:GrantIsForAWSResource": False,
+        "kms:GrantOperations": list(params.get("Operations") or []),
+    }
+    if params.get("GranteePrincipal"):
+        context["kms:GranteePrincipal"] = params["GranteePrincipal"]
+    if params.get("RetiringPrincipal"):
+        context["kms:RetiringPrincipal"] = params["RetiringPrincipal"]
+    return context
+
+
 def _routed_backend(original: property) -> property:
     def kms_backend(self: KmsResponse) -> KmsBackend:
         routed = getattr(self, "_byok_backend", None)
@@ -139,7 +159,7 @@ def _call_action(original: Callable[[KmsResponse], Any]) -> Callable[[KmsRespons
                 if key is not None and settings.key_policies is not KeyPolicyMode.OFF:
                     caller = resolve_caller(self.access_key, self.current_account, self.region)
                     action = _POLICY_ACTION.get(operation, f"kms:{operation}")
-                    denial = authorize(key, caller, action)
+                    denial = authorize(key, caller, action, extra_context=_request_context(self))
                     if denial is not None:
                         body = json_error("AccessDeniedException", denial.message)
                         headers = {

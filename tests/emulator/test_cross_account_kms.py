@@ -74,3 +74,46 @@ def test_get_key_policy_is_not_cross_account(customer_key: str, platform: boto3.
     with pytest.raises(ClientError) as caught:
         platform.client("kms").get_key_policy(KeyId=customer_key, PolicyName="default")
     assert caught.value.response["Error"]["Code"] == "NotFoundException"
+
+
+def _grant_policy(condition: dict | None) -> str:
+    statement: dict = {
+        "Sid": "PlatformGrants",
+        "Effect": "Allow",
+        "Principal": {"AWS": PLATFORM_ROLE},
+        "Action": ["kms:CreateGrant", "kms:ListGrants"],
+        "Resource": "*",
+    }
+    if condition:
+        statement["Condition"] = condition
+    policy = s3_key_policy()
+    policy["Statement"] = [policy["Statement"][0], statement]
+    return json.dumps(policy)
+
+
+@pytest.mark.parametrize(
+    ("condition", "allowed"),
+    [
+        (None, True),
+        ({"Bool": {"kms:GrantIsForAWSResource": "true"}}, False),
+        ({"ForAllValues:StringEquals": {"kms:GrantOperations": ["Decrypt"]}}, True),
+        ({"ForAllValues:StringEquals": {"kms:GrantOperations": ["Encrypt"]}}, False),
+    ],
+)
+def test_direct_create_grant_carries_grant_condition_keys(
+    customer: boto3.Session, platform: boto3.Session, condition: dict | None, allowed: bool
+) -> None:
+    """A direct CreateGrant is not made by an AWS service: GrantIsForAWSResource is false."""
+    key = customer.client("kms").create_key(Policy=_grant_policy(condition))["KeyMetadata"]["Arn"]
+    kms = platform.client("kms")
+
+    def grant() -> None:
+        kms.create_grant(KeyId=key, GranteePrincipal=PLATFORM_ROLE, Operations=["Decrypt"])
+
+    if allowed:
+        grant()
+        assert len(kms.list_grants(KeyId=key)["Grants"]) == 1
+    else:
+        with pytest.raises(ClientError) as caught:
+            grant()
+        assert caught.value.response["Error"]["Code"] == "AccessDeniedException"
