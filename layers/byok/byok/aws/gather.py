@@ -18,12 +18,21 @@ from byok.aws.errors import classify, client_config
 from byok.aws.rds import describe_cluster
 from byok.aws.s3_probe import DEFAULT_CANARY_PREFIX, probe_bucket
 from byok.aws.sts import assume_platform_role
+from byok.identifiers import KeyArn, RoleArn
 from byok.models import Environment, Purpose, Trigger
 from byok.validation.facts import FactError, Facts, KeyFacts, KeyMetadata
 
 __all__ = ["event_policy", "gather_facts"]
 
 _MAX_WORKERS: Final = 8
+
+#: the platform can never read a key policy of another account (GetKeyPolicy is same-account)
+CROSS_ACCOUNT_POLICY: Final = FactError(
+    "CrossAccountNotSupported",
+    "GetKeyPolicy does not work across accounts; the policy comes from PutKeyPolicy events",
+    transient=False,
+    operation="GetKeyPolicy",
+)
 
 
 def event_policy(trigger: Trigger | None, key_arn: str) -> tuple[str, str] | None:
@@ -57,6 +66,7 @@ def gather_facts(
         )
     except Exception as exc:  # every failure to get credentials is a fact, never a crash
         return Facts(access_error=classify(exc, "AssumeRole"))
+    platform_account = RoleArn.parse(platform_role_arn, "platform_role_arn").account
     kms = session.client("kms", region_name=env.region, config=client_config())
     s3 = session.client("s3", region_name=env.region, config=client_config())
     rds = session.client("rds", region_name=env.region, config=client_config())
@@ -65,7 +75,10 @@ def gather_facts(
     for purpose in Purpose:
         arn = env.key_arn(purpose)
         tasks[f"{purpose}.metadata"] = lambda arn=arn: kms_api.describe_key(kms, arn)
-        tasks[f"{purpose}.policy"] = lambda arn=arn: kms_api.get_key_policy(kms, arn)
+        if KeyArn.parse(arn).account == platform_account:
+            tasks[f"{purpose}.policy"] = lambda arn=arn: kms_api.get_key_policy(kms, arn)
+        else:  # KMS: "GetKeyPolicy. Cross-account use: No." Do not spend a call to learn it.
+            tasks[f"{purpose}.policy"] = lambda: CROSS_ACCOUNT_POLICY
         tasks[f"{purpose}.rotation"] = lambda arn=arn: kms_api.get_rotation_status(kms, arn)
     tasks["s3_probe"] = lambda: probe_bucket(
         s3,

@@ -11,7 +11,7 @@ from __future__ import annotations
 import json
 from collections.abc import Iterator
 
-from byok.errors import PolicyError
+from byok.errors import InputError
 from byok.models import CheckResult, CheckStatus, Purpose
 from byok.validation.registry import Check, CheckContext, register_check
 
@@ -45,7 +45,7 @@ class KeyPolicy(Check):
             report = check_policy(
                 facts.policy, purpose, ctx.env.key_arn(purpose), ctx.platform_role_arn
             )
-        except PolicyError as exc:
+        except InputError as exc:  # PolicyError, or parties the contract refuses
             yield self.result(
                 ctx,
                 purpose,
