@@ -297,3 +297,45 @@ def test_cli_process_against_moto_server() -> None:
         assert [r["environment_id"] for r in json.loads(listed.stdout)] == ["acme-prod"]
     finally:
         server.stop()
+
+
+# ---- the real validation path (byok.service + byok_emulator on moto) -----------------------
+
+
+def test_register_and_validate_with_the_real_service(
+    capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The CLI acting as the platform account: register runs a real first validation
+    (HEALTHY); disabling the S3 key makes `validate` report KEY_UNUSABLE with the fix."""
+    from byok_world import AUDIT_TABLE, ENVIRONMENTS_TABLE, ROLE_ARN, build_world
+
+    import byok_emulator
+
+    monkeypatch.setenv("AWS_MAX_ATTEMPTS", "1")
+    with mock_aws(), byok_emulator.behaviour():
+        world = build_world(register=False)
+        creds = world.platform.get_credentials()
+        monkeypatch.setenv("AWS_ACCESS_KEY_ID", creds.access_key)  # the CLI's default session
+        monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", creds.secret_key)  # acts as the platform
+        monkeypatch.setenv("AWS_SESSION_TOKEN", creds.token)
+        e = world.env
+        tables = ["--environments-table", ENVIRONMENTS_TABLE, "--audit-table", AUDIT_TABLE]
+        register = [
+            "env", "register", "--environment-id", e.environment_id,
+            "--customer-account", e.customer_account, "--region", e.region,
+            "--s3-key-arn", e.s3_key_arn, "--aurora-key-arn", e.aurora_key_arn,
+            "--bucket", e.bucket, "--cluster-id", e.cluster_id,
+            "--platform-role-arn", ROLE_ARN, "--format", "json", *tables,
+        ]  # fmt: skip
+        code, out, err = run(capsys, *register)
+        assert code == 0, err
+        assert json.loads(out)["validation"]["health"]["status"] == "HEALTHY", out
+
+        world.customer_kms.disable_key(KeyId=e.s3_key_arn)
+        code, out, _ = run(
+            capsys, "env", "validate", e.environment_id, "--platform-role-arn", ROLE_ARN, *tables
+        )
+        assert code == 1
+        assert "KEY_UNUSABLE" in out and "KEY_DISABLED" in out
+        assert f"aws kms enable-key --key-id {e.s3_key_arn}" in out
+        assert world.store.get_flag(e.environment_id).status is HealthStatus.KEY_UNUSABLE
