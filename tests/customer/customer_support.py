@@ -94,7 +94,10 @@ class Stack:
 
     @property
     def platform_role_arn(self) -> str:
-        return f"arn:aws:iam::{self.parameters['PlatformAccountId']}:role/{PLATFORM_ROLE}"
+        return (
+            f"arn:aws:iam::{self.parameters['PlatformAccountId']}:role/"
+            f"{self.parameters['PlatformRoleName']}"
+        )
 
 
 BASE_PARAMETERS = {

@@ -177,3 +177,13 @@ def test_deployed_policy_is_what_byok_policy_render_full_prints(
         capsys.readouterr()
         assert cli_main(argv) == 0
         assert json.loads(capsys.readouterr().out) == stack.key_policy(arn_output)
+
+
+def test_platform_role_with_a_path(deploy: Callable[..., Stack]) -> None:
+    stack = deploy(PlatformRoleName="service/byok-platform")
+    assert stack.platform_role_arn.endswith(":role/service/byok-platform")
+    for purpose, arn_output, _ in KEYS:
+        key_arn = stack.outputs[arn_output]
+        policy = stack.key_policy(arn_output)
+        assert policy == render_policy(purpose, key_arn, stack.platform_role_arn, full=True)
+        assert check_policy(policy, purpose, key_arn, stack.platform_role_arn).verdict == "pass"
