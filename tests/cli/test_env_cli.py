@@ -339,3 +339,31 @@ def test_register_and_validate_with_the_real_service(
         assert "KEY_UNUSABLE" in out and "KEY_DISABLED" in out
         assert f"aws kms enable-key --key-id {e.s3_key_arn}" in out
         assert world.store.get_flag(e.environment_id).status is HealthStatus.KEY_UNUSABLE
+
+
+# ---- incidents (rebuilt from the audit trail) ----------------------------------------------
+
+
+def test_incidents_from_audit(aws: Store, capsys: pytest.CaptureFixture[str]) -> None:
+    for at, status, reasons in [
+        ("2026-11-25T04:00:00Z", "KEY_UNUSABLE", ["KEY_DISABLED"]),
+        ("2026-11-25T04:30:00Z", "HEALTHY", []),
+        ("2026-11-25T05:00:00Z", "AT_RISK", ["IMPORTED_MATERIAL_EXPIRING"]),
+    ]:
+        record = {"type": "health_changed", "status": status, "reasons": reasons,
+                  "checked_at": at}  # fmt: skip
+        aws.append_audit("acme-prod", record, at=at)
+    code, out, _ = run(capsys, "env", "incidents", "acme-prod", "--format", "json", *TABLES)
+    assert code == 0
+    report = json.loads(out)
+    assert [(i["open"], i["reasons"]) for i in report] == [
+        (False, ["KEY_DISABLED"]),
+        (True, ["IMPORTED_MATERIAL_EXPIRING"]),
+    ]
+    assert report[0]["duration"] == "30m 0s"
+    code, out, _ = run(capsys, "env", "incidents", "acme-prod", *TABLES)
+    assert "OPEN" in out and "closed 2026-11-25T04:30:00Z" in out
+    code, out, _ = run(capsys, "env", "incidents", "quiet-env", *TABLES)
+    assert code == 0 and "no incidents recorded for quiet-env" in out
+    code, _, err = run(capsys, "env", "incidents", "Bad_Id", *TABLES)
+    assert code == 2 and err.startswith("byok: error: environment_id:")

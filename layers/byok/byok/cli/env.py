@@ -1,4 +1,4 @@
-"""``byok env register | list | show | validate``: the environment registry from a shell.
+"""``byok env register | list | show | validate | incidents``: the registry from a shell.
 
 Tables come from ``--environments-table`` / ``--audit-table``, else ``ENVIRONMENTS_TABLE`` /
 ``AUDIT_TABLE``, else ``byok-environments`` / ``byok-audit``; boto3 honours
@@ -76,6 +76,11 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     _common(val)
     _validation_args(val)
     val.set_defaults(func=cmd_validate)
+
+    inc = sub.add_parser("incidents", help="open and past incidents of an environment")
+    inc.add_argument("environment_id", metavar="ENV")
+    _common(inc)
+    inc.set_defaults(func=cmd_incidents)
 
 
 def _common(parser: argparse.ArgumentParser) -> None:
@@ -190,6 +195,28 @@ def cmd_validate(args: argparse.Namespace) -> int:
         _print_flag_text(result["health"])
     health = result["health"]
     return 1 if health is None or HealthStatus(health["status"]) in _FAILING else 0
+
+
+def cmd_incidents(args: argparse.Namespace) -> int:
+    """Incidents rebuilt from the audit trail (kept after deregistration, so no registry read)."""
+    from byok.identifiers import validate_environment_id
+    from byok.remediation.executor import incident_report
+
+    env_id = validate_environment_id(args.environment_id)
+    report = incident_report(_store(args), env_id)
+    if args.format == "json":
+        _print_json(report)
+        return 0
+    if not report:
+        print(f"no incidents recorded for {env_id}")
+    for incident in report:
+        state = "OPEN" if incident["open"] else f"closed {incident['closed_at']}"
+        print(f"{incident['opened_at']}  {state}  ({incident['duration']})")
+        print(f"  statuses  {' -> '.join(incident['statuses'])}")
+        print(f"  reasons   {', '.join(incident['reasons']) or '-'}")
+        for action in incident["actions"]:
+            print(f"  action    {action.get('action')}: {action.get('result')}")
+    return 0
 
 
 # ---- validation through byok.service ---------------------------------------------------------
