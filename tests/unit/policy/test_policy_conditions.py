@@ -176,13 +176,13 @@ def test_negated_if_exists_on_present_key(holds: Holds) -> None:
 
 
 def test_null_true_means_key_absent(holds: Holds) -> None:
-    """COND (Null): "If the key's value is true, the key doesn't exist: it is null"."""
+    """COND (Null): use "true (the key doesn't exist — it is null)"."""
     assert holds({"Null": {KEY: "true"}}, {})
     assert not holds({"Null": {KEY: "true"}}, {KEY: "x"})
 
 
 def test_null_false_means_key_present(holds: Holds) -> None:
-    """COND (Null): "If the key's value is false, the key exists and its value is not null"."""
+    """COND (Null): use "false (the key exists and its value is not null)"."""
     assert holds({"Null": {KEY: "false"}}, {KEY: "x"})
     assert not holds({"Null": {KEY: False}}, {})
 
@@ -199,18 +199,20 @@ OPS = "kms:GrantOperations"
 
 
 def test_for_all_values_on_missing_key_is_true(holds: Holds) -> None:
-    """SET: ForAllValues "returns true if there are no context keys in the request"."""
+    """SET: the ForAllValues set operator "also returns true if there are no context keys in
+    the request"."""
     assert holds({"ForAllValues:StringEquals": {OPS: ["Decrypt", "Encrypt"]}}, {})
 
 
 def test_for_all_values_on_empty_set_is_true(holds: Holds) -> None:
-    """SET: ForAllValues returns true "if the context key resolves to an empty data set"."""
+    """SET: ForAllValues is also true when the request's key resolves to no values (a null
+    data set); an empty list in the request context is that case."""
     assert holds({"ForAllValues:StringEquals": {OPS: ["Decrypt"]}}, {OPS: []})
 
 
 def test_for_all_values_requires_every_request_value_to_match(holds: Holds) -> None:
-    """SET: ForAllValues: "every context key value in the request matches at least one value in
-    the policy"."""
+    """SET: ForAllValues is true if every context key value in the request matches at least one
+    value in the policy."""
     condition = {"ForAllValues:StringEquals": {OPS: ["Decrypt", "Encrypt"]}}
     assert holds(condition, {OPS: ["Decrypt", "Encrypt"]})
     assert holds(condition, {OPS: ["Decrypt"]})
@@ -218,14 +220,15 @@ def test_for_all_values_requires_every_request_value_to_match(holds: Holds) -> N
 
 
 def test_for_any_value_on_missing_or_empty_key_is_false(holds: Holds) -> None:
-    """SET: ForAnyValue "returns false if there are no context keys in the request"."""
+    """SET: ForAnyValue needs at least one request value to match, so it is false when the
+    request has no value for the key (unlike ForAllValues)."""
     assert not holds({"ForAnyValue:StringEquals": {OPS: ["Decrypt"]}}, {})
     assert not holds({"ForAnyValue:StringEquals": {OPS: ["Decrypt"]}}, {OPS: []})
 
 
 def test_for_any_value_needs_one_matching_request_value(holds: Holds) -> None:
-    """SET: ForAnyValue: "at least one of the context key values in the request matches at least
-    one of the context key values in the policy"."""
+    """SET: ForAnyValue is true if at least one context key value in the request matches at
+    least one value in the policy."""
     condition = {"ForAnyValue:StringLike": {OPS: ["Re*"]}}
     assert holds(condition, {OPS: ["Decrypt", "RetireGrant"]})
     assert not holds(condition, {OPS: ["Decrypt", "Encrypt"]})
@@ -236,6 +239,21 @@ def test_for_all_values_with_negated_operator(holds: Holds) -> None:
     condition = {"ForAllValues:StringNotEquals": {OPS: ["CreateGrant"]}}
     assert holds(condition, {OPS: ["Decrypt", "Encrypt"]})
     assert not holds(condition, {OPS: ["Decrypt", "CreateGrant"]})
+
+
+@pytest.mark.parametrize(
+    ("tag_keys", "denied"),
+    [(["key1:legal"], False), (["key1:hr", "key1:personnel"], False), (["key2:audit"], True)],
+)
+def test_aws_example_deny_for_all_values_string_not_like(
+    holds: Holds, tag_keys: list[str], denied: bool
+) -> None:
+    """IAM "Multivalued context key examples": "ForAllValues:StringNotLike": {"aws:TagKeys":
+    "key1*"} matches (denies) [key2:audit] and a request without aws:TagKeys, and does not match
+    [key1:legal] or [key1:hr, key1:personnel]."""
+    condition = {"ForAllValues:StringNotLike": {"aws:TagKeys": "key1*"}}
+    assert holds(condition, {"aws:TagKeys": tag_keys}) is denied
+    assert holds(condition, {})
 
 
 def test_for_any_value_with_negated_operator(holds: Holds) -> None:
@@ -344,7 +362,8 @@ def test_bool_given_as_json_true(holds: Holds) -> None:
 
 
 def test_bool_strings_are_case_insensitive(holds: Holds) -> None:
-    """COND (Boolean): "true"/"false" compared case-insensitively, both sides."""
+    """Our choice (the docs only show lower case): "true"/"false" are compared
+    case-insensitively on both sides; any other string matches neither."""
     assert holds({"Bool": {"aws:SecureTransport": "TRUE"}}, {"aws:SecureTransport": "True"})
     assert holds({"Bool": {"aws:SecureTransport": "false"}}, {"aws:SecureTransport": False})
     assert not holds({"Bool": {"aws:SecureTransport": "false"}}, {"aws:SecureTransport": "yes"})
@@ -354,8 +373,9 @@ def test_bool_strings_are_case_insensitive(holds: Holds) -> None:
 
 
 def test_binary_equals_compares_base64_values(holds: Holds) -> None:
-    """COND (Binary): "The condition value must be base-64 encoded"; the request carries bytes
-    (or base-64 text)."""
+    """COND (Binary): BinaryEquals "compares the value of the specified key byte for byte
+    against a base-64 encoded representation of the binary value in the policy"; the request
+    carries bytes (or base-64 text)."""
     encoded = base64.b64encode(b"\x00\x01secret").decode()
     assert holds({"BinaryEquals": {KEY: encoded}}, {KEY: b"\x00\x01secret"})
     assert holds({"BinaryEquals": {KEY: encoded}}, {KEY: encoded})
@@ -403,6 +423,17 @@ def test_arn_like_wildcards_stay_within_their_component(holds: Holds) -> None:
     assert not holds(region, {ARN_KEY: "arn:aws:kms:us-east-1:111122223333:key/abc"})
 
 
+def test_aws_example_string_like_matches_where_arn_like_does_not(holds: Holds) -> None:
+    """COND (ARN), the documented example: with pattern arn:aws:someservice:*:111122223333:
+    finance/* "With a StringLike condition, the match succeeds ... With an ArnLike condition,
+    which matches elements between colons, the match fails"."""
+    pattern = "arn:aws:someservice:*:111122223333:finance/*"
+    value = "arn:aws:someservice:us-east-2:999999999999:store/abc:111122223333:finance/document.txt"
+    assert holds({"StringLike": {ARN_KEY: pattern}}, {ARN_KEY: value})
+    assert not holds({"ArnLike": {ARN_KEY: pattern}}, {ARN_KEY: value})
+    assert not holds({"ArnEquals": {ARN_KEY: pattern}}, {ARN_KEY: value})
+
+
 def test_arn_like_is_case_sensitive(holds: Holds) -> None:
     """COND (ARN): "Case-sensitive matching of the ARN"."""
     assert not holds(
@@ -412,7 +443,8 @@ def test_arn_like_is_case_sensitive(holds: Holds) -> None:
 
 
 def test_arn_equals_and_not_like(holds: Holds) -> None:
-    """COND (ARN): ArnEquals exact; ArnNotLike / ArnNotEquals negated."""
+    """COND (ARN): "The ArnEquals and ArnLike condition operators behave identically";
+    ArnNotEquals / ArnNotLike are their negation."""
     arn = "arn:aws:iam::444455556666:role/platform"
     assert holds({"ArnEquals": {ARN_KEY: arn}}, {ARN_KEY: arn})
     assert not holds({"ArnEquals": {ARN_KEY: arn}}, {ARN_KEY: arn + "2"})

@@ -275,6 +275,9 @@ def test_user_and_federated_principals() -> None:
     ]
     assert decision(statements, f"arn:aws:iam::{PLATFORM}:user/alice") == "allow"
     assert decision(statements, saml) == "allow"
+    web = [statement(Principal={"Federated": "cognito-identity.amazonaws.com"})]
+    assert decision(web, "cognito-identity.amazonaws.com") == "allow"
+    assert decision(web, "s3.amazonaws.com") == "implicit_deny"
     assert decision(statements, f"arn:aws:iam::{PLATFORM}:user/bob") == "implicit_deny"
 
 

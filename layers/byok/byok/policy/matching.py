@@ -289,8 +289,9 @@ class PrincipalSpec:
         """``(matches, delegated)`` for a ``Principal`` element."""
         if self.everyone:
             return True, False
-        if caller.kind == "service":
-            return (self.any_service or caller.raw in self.services), False
+        if caller.kind == "service":  # or a web identity provider named in Federated
+            hit = self.any_service or caller.raw in self.services or caller.raw in self.others
+            return hit, False
         if caller.raw in self.arns or caller.raw in self.others:
             return True, False
         if (
