@@ -147,6 +147,10 @@ def test_document_errors(source: Any, message: str) -> None:
         ({"Principal": {"AWS": [1]}}, "Statement[1].Principal.AWS[0]: expected a non-empty"),
         ({"Principal": {"AWS": "bob"}}, "Statement[1].Principal.AWS: expected an account id"),
         (
+            {"Principal": {"AWS": ["*", "XYZA1234567890EXAMPLE"]}},
+            "Statement[1].Principal.AWS[1]: expected an account id",
+        ),
+        (
             {"Principal": {"AWS": "arn:aws:iam::111122223333:role/*"}},
             "Statement[1].Principal.AWS: wildcards are not allowed",
         ),

@@ -17,9 +17,12 @@ from byok.policy.variables import LITERAL_QMARK, LITERAL_STAR
 Matcher = Callable[[str], bool]
 
 ACCOUNT_ID_RE = re.compile(r"\d{12}")
-#: IAM unique ids (AROA role, AIDA user, AGPA group, ...). A key policy shows one when the
-#: principal it named was deleted; it never matches a new principal of the same name.
-UNIQUE_ID_RE = re.compile(r"A[A-Z0-9]{3}[A-Z0-9]{12,124}")
+#: IAM unique ids (AROA role, AIDA user, AGPA group, ... per the IAM "Unique identifiers"
+#: prefixes). A key policy shows one when the principal it named was deleted; it never matches
+#: a new principal of the same name.
+UNIQUE_ID_RE = re.compile(
+    r"(?:ABIA|ACCA|AGPA|AIDA|AIPA|AKIA|ANPA|ANVA|APKA|AROA|ASCA|ASIA)[A-Z0-9]{12,124}"
+)
 
 
 def has_wildcard(pattern: str) -> bool:
