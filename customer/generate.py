@@ -56,11 +56,16 @@ COND_HAS_ADMINS = "HasKeyAdministrators"
 COND_ONE_ADMIN = "OneKeyAdministrator"
 ADMIN_CHOICES = ("none", "one", "many")
 HEALTH_CHOICES = (True, False)
-# Fn::Sub variables bound to parameters (the rest are parameters or pseudo parameters).
-ADMIN_VARS: dict[str, str] = {
-    "KeyAdministrator": '!Join ["", !Ref KeyAdministratorArns]',  # the only one
-    "KeyAdministrators": "!Join ['\", \"', !Ref KeyAdministratorArns]",
-}
+# The one Fn::Sub variable that is not a parameter or pseudo parameter: the administrators as a
+# JSON principal value, a string for one administrator and a list for several (as the contract
+# renders them). Joining the list with and without commas gives the same text iff it has one entry.
+ADMIN_VAR = "KeyAdministratorPrincipals"
+ADMIN_VAR_NODE = (
+    "!If",
+    f"  - {COND_ONE_ADMIN}",
+    "  - !Join ['', ['\"', !Join ['', !Ref KeyAdministratorArns], '\"']]",
+    "  - !Join ['', ['[\"', !Join ['\", \"', !Ref KeyAdministratorArns], '\"]']]",
+)
 
 MARKER_RE = re.compile(
     r"^(?P<indent>[ ]*)# >>> generated: (?P<name>[\w -]+?)\n.*?^(?P=indent)# <<< generated: "
@@ -115,8 +120,8 @@ def _substitute(node: Any) -> Any:
 
 def _statement_text(statement: dict[str, Any], indent: int) -> str:
     text = json.dumps(_substitute(statement), indent=2)
-    text = text.replace(json.dumps(_ADMIN_ONE), '"${KeyAdministrator}"')
-    text = text.replace(json.dumps(_ADMIN_MANY), '["${KeyAdministrators}"]')
+    for marker in (_ADMIN_ONE, _ADMIN_MANY):
+        text = text.replace(json.dumps(marker), "${" + ADMIN_VAR + "}")
     if "\x00" in text:
         raise GenerationError("administrator sentinel in an unexpected position")
     pad = " " * indent
@@ -187,11 +192,10 @@ def _fragment(text: str | None, indent: int) -> list[str]:
     if text is None:
         return ['""']
     lines = (",\n" + text).splitlines()
-    used = [name for name in ADMIN_VARS if "${" + name + "}" in text]
-    if used:
+    if "${" + ADMIN_VAR + "}" in text:
         out = ["!Sub", f"{pad}- |"] + [f"{pad}  {line}".rstrip() for line in lines]
-        out.append(f"{pad}- {used[0]}: {ADMIN_VARS[used[0]]}")
-        return out + [f"{pad}  {n}: {ADMIN_VARS[n]}" for n in used[1:]]
+        out.append(f"{pad}- {ADMIN_VAR}: {ADMIN_VAR_NODE[0]}")
+        return out + [f"{pad}  {line}" for line in ADMIN_VAR_NODE[1:]]
     tag = "!Sub |" if "${" in text else "|"
     return [tag] + [f"{pad}{line}".rstrip() for line in lines]
 

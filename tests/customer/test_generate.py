@@ -56,3 +56,37 @@ def test_each_key_policy_is_a_json_string_through_sub(template: dict[str, Any]) 
 
 def test_template_parses_with_the_cfn_loader() -> None:
     assert load_template()["Rules"]
+
+
+def test_policy_naming_the_key_itself_cannot_be_generated(generator: types.ModuleType) -> None:
+    """A key cannot reference its own ARN in its CloudFormation policy (circular): refuse."""
+    statement = {"Sid": "X", "Resource": f"arn:aws:kms:r:1:key/{generator.S_KEY_ID}"}
+    with pytest.raises(generator.GenerationError, match="own id"):
+        generator._statement_text(statement, 0)
+
+
+def test_sentinels_become_fn_sub_variables(generator: types.ModuleType) -> None:
+    g = generator
+    rendered = {
+        "Principal": {"AWS": f"arn:aws:iam::{g.S_PLATFORM}:role/{g.S_ROLE}"},
+        "Condition": {"StringEquals": {"kms:ViaService": f"s3.{g.S_REGION}.amazonaws.com"}},
+        "Root": f"arn:aws:iam::{g.S_CUSTOMER}:root",
+        "Literal": "${aws:username}",
+    }
+    assert g._substitute(rendered) == {
+        "Principal": {
+            "AWS": "arn:${AWS::Partition}:iam::${PlatformAccountId}:role/${PlatformRoleName}"
+        },
+        "Condition": {"StringEquals": {"kms:ViaService": "s3.${AWS::Region}.amazonaws.com"}},
+        "Root": "arn:${AWS::Partition}:iam::${AWS::AccountId}:root",
+        "Literal": "${!aws:username}",
+    }
+
+
+def test_variants_with_conflicting_statement_order_are_refused(
+    generator: types.ModuleType,
+) -> None:
+    v = generator._Variant
+    a, b = {"Sid": "A"}, {"Sid": "B"}
+    with pytest.raises(generator.GenerationError, match="order"):
+        generator._merged_order([v(True, "none", (a, b)), v(False, "none", (b, a))])
