@@ -491,3 +491,28 @@ def test_policy_variables_need_version_2012_10_17(holds: Holds) -> None:
     condition = {"StringEquals": {KEY: "${aws:username}"}}
     assert holds(condition, {KEY: "${aws:username}"}, version="2008-10-17")
     assert not holds(condition, {KEY: "${aws:username}"})
+
+
+def test_regex_metacharacters_in_patterns_are_literal(holds: Holds) -> None:
+    """COND: only * and ? are wildcards; '.', '+', '(' and friends match themselves."""
+    assert holds({"StringLike": {KEY: "a.b+(c)"}}, {KEY: "a.b+(c)"})
+    assert not holds({"StringLike": {KEY: "a.b+(c)"}}, {KEY: "aXbb(c)"})
+    assert not holds({"StringLike": {KEY: "a.*"}}, {KEY: "ab"})
+
+
+def test_multivalued_key_cannot_be_a_policy_variable(holds: Holds) -> None:
+    """VARS: a variable needs a single value; a multivalued key (or none at all, without a
+    default) cannot be substituted, so the statement does not apply."""
+    condition = {"StringEquals": {KEY: "${k:multi}"}}
+    assert holds(condition, {KEY: "a", "k:multi": "a"})
+    assert not holds(condition, {KEY: "a", "k:multi": ["a", "b"]})
+    assert holds({"StringEquals": {KEY: "${k:multi, 'd'}"}}, {KEY: "d", "k:multi": ["a", "b"]})
+
+
+def test_policy_variable_in_arn_like_keeps_substituted_text_literal(holds: Holds) -> None:
+    """VARS: variables work in ARN operators; a substituted value is text, not a pattern."""
+    condition = {"ArnLike": {ARN_KEY: "arn:aws:iam::*:role/${aws:PrincipalTag/team}-*"}}
+    arn = "arn:aws:iam::444455556666:role/blue-app"
+    assert holds(condition, {ARN_KEY: arn, "aws:PrincipalTag/team": "blue"})
+    assert not holds(condition, {ARN_KEY: arn, "aws:PrincipalTag/team": "b*"})
+    assert holds(condition, {ARN_KEY: "arn:aws:iam::1:role/b*-x", "aws:PrincipalTag/team": "b*"})
