@@ -12,6 +12,8 @@ that, in-process under ``mock_aws`` and in ``ThreadedMotoServer`` alike:
 - ``s3_kms``: PutObject / GetObject with SSE-KMS call KMS GenerateDataKey / Decrypt in the key
   owner's account as the requester via ``s3.<region>.amazonaws.com``; failures become S3's
   ``KMS.*`` / ``AccessDenied`` errors.
+- ``rds_kms``: StartDBCluster recovers an ``inaccessible-encryption-credentials-recoverable``
+  cluster once its key is Enabled again.
 - ``faults``: throttling and server errors on demand.
 
 Usage::
@@ -39,7 +41,7 @@ import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
 
-from . import faults, kms_cross_account, kms_states, s3_kms
+from . import faults, kms_cross_account, kms_states, rds_kms, s3_kms
 from ._patching import PatchSet
 from .config import KeyPolicyMode, settings
 from .kms_states import set_imported_key_material, set_key_state
@@ -56,7 +58,13 @@ __all__ = [
 ]
 
 _PATCHES = PatchSet(
-    [*kms_states.PATCHES, *kms_cross_account.PATCHES, *s3_kms.PATCHES, *faults.PATCHES]
+    [
+        *kms_states.PATCHES,
+        *kms_cross_account.PATCHES,
+        *s3_kms.PATCHES,
+        *rds_kms.PATCHES,
+        *faults.PATCHES,
+    ]
 )
 _lock = threading.Lock()
 

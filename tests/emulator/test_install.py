@@ -6,6 +6,7 @@ from moto import mock_aws
 from moto.core.responses import BaseResponse
 from moto.kms.models import Key, KmsBackend
 from moto.kms.responses import KmsResponse
+from moto.rds.models import RDSBackend
 from moto.s3.responses import S3Response
 
 import byok_emulator
@@ -25,6 +26,7 @@ PATCHED = [
     (S3Response, "put_object"),
     (S3Response, "get_object"),
     (BaseResponse, "setup_class"),
+    (RDSBackend, "start_db_cluster"),
 ]
 
 
