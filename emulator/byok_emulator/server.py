@@ -3,7 +3,8 @@
 The demo, the local-invoke harness and tests of code that only takes an ``endpoint_url`` (or
 ``AWS_ENDPOINT_URL``) use it. The server runs as a thread of this process, so the patches that
 ``install()`` applies to moto's classes, the injected faults and the switches in ``config`` all
-apply to it; ``stop()`` uninstalls them again when ``start()`` installed them.
+apply to it; ``stop()`` uninstalls them again when ``start()`` installed them (several servers
+share one install: the last to stop uninstalls).
 
     server = byok_emulator.server.start()          # port 0: a free port
     client = boto3.client("kms", endpoint_url=server.endpoint_url, region_name="eu-west-1")
@@ -13,6 +14,7 @@ apply to it; ``stop()`` uninstalls them again when ``start()`` installed them.
 
 from __future__ import annotations
 
+import threading
 import urllib.request
 from dataclasses import dataclass, field
 
@@ -20,6 +22,28 @@ from moto.server import ThreadedMotoServer
 
 from . import faults, install, installed, uninstall
 from .config import KeyPolicyMode
+
+# Servers that installed the extension share that install: the last one to stop uninstalls.
+_lock = threading.Lock()
+_owning_servers = 0
+
+
+def _acquire(key_policies: KeyPolicyMode | str) -> bool:
+    global _owning_servers
+    with _lock:
+        owns = _owning_servers > 0 or not installed()
+        install(key_policies)
+        if owns:
+            _owning_servers += 1
+        return owns
+
+
+def _release() -> None:
+    global _owning_servers
+    with _lock:
+        _owning_servers -= 1
+        if _owning_servers == 0:
+            uninstall()
 
 
 @dataclass
@@ -51,7 +75,7 @@ class EmulatorServer:
         self._server.stop()
         self.running = False
         if self._owns_install:
-            uninstall()
+            _release()
 
     def __enter__(self) -> EmulatorServer:
         return self
@@ -66,9 +90,13 @@ def start(
     """Install the extension and start a server on 127.0.0.1 (``port=0``: any free port)."""
     if not 0 <= port <= 65535:
         raise ValueError(f"port: expected 0..65535, got {port!r}")
-    owns_install = not installed()
-    install(key_policies)
+    owns_install = _acquire(key_policies)
     server = ThreadedMotoServer(ip_address="127.0.0.1", port=port, verbose=False)
-    server.start()
+    try:
+        server.start()
+    except BaseException:
+        if owns_install:
+            _release()
+        raise
     host, bound_port = server.get_host_and_port()
     return EmulatorServer(host=host, port=bound_port, _server=server, _owns_install=owns_install)

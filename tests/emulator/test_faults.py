@@ -204,3 +204,21 @@ def test_server_s3_sse_kms_cross_account(server: EmulatorServer) -> None:
         s3.get_object(Bucket="server-bucket", Key="k")
     assert caught.value.response["Error"]["Code"] == "KMS.DisabledException"
     assert caught.value.response["ResponseMetadata"]["HTTPStatusCode"] == 400
+
+
+def test_two_servers_share_one_install() -> None:
+    first = byok_emulator.server.start()
+    second = byok_emulator.server.start()
+    try:
+        assert first.port != second.port
+        first.stop()
+        assert byok_emulator.installed()  # the second server still needs it
+        kms = _kms(second.endpoint_url)
+        key = kms.create_key()["KeyMetadata"]["Arn"]
+        kms.disable_key(KeyId=key)
+        with pytest.raises(ClientError):
+            kms.encrypt(KeyId=key, Plaintext=b"x")
+    finally:
+        first.stop()
+        second.stop()
+    assert not byok_emulator.installed()
