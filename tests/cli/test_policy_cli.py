@@ -263,6 +263,17 @@ def test_explain_repeated_context_key_gives_several_values(capsys, tmp_path) -> 
     assert extra["decision"] == "implicit_deny"
 
 
+def test_explain_resource_of_another_key_does_not_match(capsys, tmp_path) -> None:
+    policy = render_policy("s3", KEY, ROLE)
+    policy["Statement"][1]["Resource"] = KEY
+    path = write(tmp_path, policy)
+    base = ["--principal", ROLE, "--action", "kms:GetKeyPolicy"]
+    _, same = explain(capsys, path, *base, "--resource", KEY)
+    assert same["decision"] == "allow"
+    _, other = explain(capsys, path, *base, "--resource", KEY.replace("1234abcd", "9999abcd"))
+    assert other["decision"] == "implicit_deny"
+
+
 def test_explain_text_output(capsys, tmp_path) -> None:
     path = write(tmp_path, render_policy("s3", KEY, ROLE))
     argv = [
@@ -289,6 +300,7 @@ def test_explain_text_output(capsys, tmp_path) -> None:
         (["--principal", ROLE, "--action", "kms:Decrypt", "--context", "=x"], "--context"),
         (["--principal", "bob", "--action", "kms:Decrypt"], "--principal"),
         (["--principal", ROLE, "--action", "Decrypt"], "--action"),
+        (["--principal", ROLE, "--action", "kms:Decrypt", "--resource", "key/1"], "--resource"),
     ],
 )
 def test_explain_bad_input_exits_2(capsys, tmp_path, args, fragment) -> None:

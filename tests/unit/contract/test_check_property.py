@@ -10,7 +10,16 @@ from hypothesis import strategies as st
 from byok.contract import check_policy, render_policy, render_statements
 from byok.identifiers import KeyArn, RoleArn
 
-PARTITIONS = ("aws", "aws-cn", "aws-us-gov", "aws-iso", "aws-iso-b", "aws-iso-e", "aws-iso-f")
+PARTITIONS = (
+    "aws",
+    "aws-cn",
+    "aws-us-gov",
+    "aws-iso",
+    "aws-iso-b",
+    "aws-iso-e",
+    "aws-iso-f",
+    "aws-eusc",
+)
 REGIONS = (
     "us-east-1",
     "eu-west-1",

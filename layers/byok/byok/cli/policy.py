@@ -16,6 +16,7 @@ from typing import Any
 from byok.errors import InputError, PolicyError
 
 _ACTION_RE = re.compile(r"^[A-Za-z0-9-]+:[A-Za-z0-9*?]+$")
+_ARN_RE = re.compile(r"^arn:[a-z-]+:[a-z0-9-]+:[^:]*:[^:]*:.+$")
 _PURPOSES = ("s3", "aurora")
 _DERIVED = ("aws:PrincipalAccount", "aws:PrincipalArn", "kms:CallerAccount")
 
@@ -218,6 +219,10 @@ def cmd_explain(args: argparse.Namespace) -> int:
     if not _ACTION_RE.match(args.action):
         raise InputError(
             f"--action: expected SERVICE:Action such as 'kms:Decrypt', got {args.action!r}"
+        )
+    if args.resource is not None and not _ARN_RE.match(args.resource):
+        raise InputError(
+            f"--resource: expected an ARN such as a KMS key ARN, got {args.resource!r}"
         )
     context = parse_context(args.context)
     policy = load_policy(args.policy)
