@@ -41,8 +41,10 @@ def _local(harness: HarnessWorld, function: str, **extra: str) -> LocalFunction:
 def test_every_sample_has_an_expected_result_and_no_expectation_is_orphaned() -> None:
     samples = {(fn, p.name) for fn, p in SAMPLES}
     expectations = {(p.parent.name, p.name) for p in EXPECTED.glob("*/*.json")}
-    assert {fn for fn, _ in samples} == set(SPECS), "a function without samples in events/"
-    assert samples == expectations
+    missing_functions = set(SPECS) - {fn for fn, _ in samples}
+    assert not missing_functions, f"add sample events in events/<function>/ for {missing_functions}"
+    assert samples - expectations == set(), "write tests/harness/expected/<function>/<sample>"
+    assert expectations - samples == set(), "expected results for samples that do not exist"
 
 
 @pytest.mark.slow
