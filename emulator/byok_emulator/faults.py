@@ -69,8 +69,9 @@ class Fault:
     hits: int = 0
     id: int = field(default_factory=lambda: next(_ids))
 
-    def matches(self, service: str, operation: str | None, account: str) -> bool:
-        if service != self.service:
+    def matches(self, services: Collection[str], operation: str | None, account: str) -> bool:
+        """``services``: the names moto and boto3 give the service (``awslambda``/``lambda``)."""
+        if self.service not in services:
             return False
         if self.operations is not None and operation not in self.operations:
             return False
@@ -212,11 +213,11 @@ def reset() -> None:
         _faults.clear()
 
 
-def _take(service: str, operation: str | None, account: str) -> Fault | None:
+def _take(services: Collection[str], operation: str | None, account: str) -> Fault | None:
     """The first matching fault, counting the hit (and retiring it when used up)."""
     with _lock:
         for fault in _faults:
-            if fault.matches(service, operation, account):
+            if fault.matches(services, operation, account):
                 fault.hits += 1
                 if fault.times is not None and fault.hits >= fault.times:
                     _faults.remove(fault)
@@ -273,7 +274,8 @@ def _hook_setup(original: Callable[..., Any]) -> Callable[..., Any]:
         service = self.service_name or ""
         if not _faults or not service:
             return
-        fault = _take(service, _operation(self), getattr(self, "current_account", ""))
+        services = {service, self.boto3_service_name}
+        fault = _take(services, _operation(self), getattr(self, "current_account", ""))
         if fault is not None:
             raise FaultResponse(fault, _protocol(self.boto3_service_name))
 

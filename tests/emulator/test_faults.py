@@ -222,3 +222,14 @@ def test_two_servers_share_one_install() -> None:
         first.stop()
         second.stop()
     assert not byok_emulator.installed()
+
+
+def test_other_json_services_can_be_throttled(emulated: None) -> None:
+    dynamodb = _client("dynamodb", None)
+    with (
+        faults.throttle(service="dynamodb", operations={"ListTables"}),
+        pytest.raises(ClientError) as caught,
+    ):
+        dynamodb.list_tables()
+    assert caught.value.response["Error"]["Code"] == "ThrottlingException"
+    assert dynamodb.list_tables()["TableNames"] == []
