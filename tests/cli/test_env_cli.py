@@ -70,7 +70,7 @@ def test_register_list_show(aws: Store, capsys: pytest.CaptureFixture[str]) -> N
     assert code == 0
     assert json.loads(out)["registered"]["s3_key_arn"] == S3_KEY
     assert aws.get_environment("acme-prod").cluster_id == "acme-prod-db"
-    assert aws.list_audit("acme-prod")[0]["event"] == "registered"
+    assert aws.list_audit("acme-prod")[0]["type"] == "registered"
 
     code, out, _ = run(capsys, "env", "list", "--format", "json", *TABLES)
     assert code == 0

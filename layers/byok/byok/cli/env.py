@@ -134,7 +134,7 @@ def cmd_register(args: argparse.Namespace) -> int:
     _platform_role(args)
     store = _store(args)
     store.register(env)
-    store.append_audit(env.environment_id, {"event": "registered", "environment": env.to_dict()})
+    store.append_audit(env.environment_id, {"type": "registered", "environment": env.to_dict()})
     result: dict[str, Any] = {"registered": env.to_dict(), "validation": None}
     if args.validate:
         try:
