@@ -31,8 +31,12 @@ Usage::
     boto3.client("kms", endpoint_url=server.endpoint_url)
     server.stop()
 
-Limits of the emulation: see ``docs/emulator.md`` (IAM policies are not evaluated, grants do not
-grant, no Bucket Keys / multipart / CopyObject KMS calls, messages for rare states approximate).
+Limits of the emulation (details in ``docs/emulator.md``): IAM policies are not evaluated (an
+allow delegated to an account counts as allowed; same-account callers are refused only by an
+explicit Deny by default); grants do not grant; S3 Bucket Keys, UploadPartCopy and
+CompleteMultipartUpload do not call KMS; RDS does not react to key changes except in
+StartDBCluster; no request quotas (throttling only when injected); messages for rare states
+(PendingImport, Unavailable) are modelled, not captured from AWS; the patches are process-wide.
 """
 
 from __future__ import annotations
