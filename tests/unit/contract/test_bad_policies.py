@@ -285,3 +285,18 @@ def test_identity_conditions_keep_a_star_principal_closed(ids) -> None:
     }
     report = checked(with_statements(ids, "s3", allow("*", "kms:Decrypt", cond)), "s3", ids)
     assert report.verdict == "pass"
+
+
+def test_service_principal_without_source_guard_is_a_confused_deputy(ids) -> None:
+    service = {
+        "Sid": "Logs",
+        "Effect": "Allow",
+        "Principal": {"Service": "logs.eu-west-1.amazonaws.com"},
+        "Action": ["kms:Encrypt*", "kms:Decrypt*", "kms:GenerateDataKey*"],
+        "Resource": "*",
+    }
+    report = checked(with_statements(ids, "s3", service), "s3", ids)
+    assert statuses(report) == {"no-public-access": "fail"}
+    (op,) = report.check("no-public-access").fix
+    assert op["op"] == "replace"
+    assert op["with"]["Condition"] == {"StringEquals": {"aws:SourceAccount": ids.customer}}

@@ -112,7 +112,8 @@ _WHO_KEYS = frozenset(
 
 def _named_principals(policy: Policy, p: Parties) -> tuple[str, ...]:
     """Accounts and principals of *other* accounts that Allow statements name, in the
-    principal or in a who-condition; each gets its own outsider probes."""
+    principal or in a who-condition, and the service principals they allow (as
+    ``service:<name>``); each gets its own outsider probes."""
     mine = (p.customer_account, p.platform_account)
     found: set[str] = set()
     for s in policy.statements:
@@ -121,8 +122,12 @@ def _named_principals(policy: Policy, p: Parties) -> tuple[str, ...]:
         values: list[object] = []
         principal = s.raw.get("Principal")
         if isinstance(principal, Mapping):
-            for v in principal.values():
-                values += [v] if isinstance(v, str) else list(v)
+            for kind, v in principal.items():
+                names = [v] if isinstance(v, str) else list(v)
+                if kind == "Service":  # confused deputy: the service acting for anyone
+                    found.update(f"service:{n}" for n in names if isinstance(n, str))
+                else:
+                    values += names
         condition = s.raw.get("Condition")
         if isinstance(condition, Mapping):
             for clause in condition.values():

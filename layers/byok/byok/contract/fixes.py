@@ -117,6 +117,18 @@ def _narrowed_principal(raw: Mapping[str, Any], p: Parties) -> Any | None:
     return kept
 
 
+def _source_pinned(raw: Mapping[str, Any], p: Parties) -> dict[str, Any] | None:
+    """A statement for service principals only, with ``aws:SourceAccount`` pinned to the
+    customer account (the confused-deputy guard), or None for other statements."""
+    principal = raw.get("Principal")
+    if not isinstance(principal, Mapping) or set(principal) != {"Service"}:
+        return None
+    new = copy.deepcopy(dict(raw))
+    condition = new.setdefault("Condition", {})
+    condition.setdefault("StringEquals", {})["aws:SourceAccount"] = p.customer_account
+    return new
+
+
 def _op(kind: str, index: int, raw: Mapping[str, Any], **extra: Any) -> dict[str, Any]:
     op: dict[str, Any] = {"op": kind, "index": index}
     if raw.get("Sid"):
@@ -205,6 +217,10 @@ def fix_for(
         sid = dict(raw).get("Sid")
         if sid in rendered and dict(raw) != rendered[sid]:
             ops.append(_op("replace", i, raw, **{"with": rendered[sid]}))
+            continue
+        pinned = _source_pinned(raw, p)
+        if pinned is not None:
+            ops.append(_op("replace", i, raw, **{"with": pinned}))
             continue
         narrowed = _narrowed_principal(raw, p)
         if narrowed is not None:

@@ -401,6 +401,26 @@ def _lookalike_probes(p: Parties, account: str) -> list[Expectation]:
     ]  # fmt: skip
 
 
+def _service_probes(p: Parties, service: str) -> list[Expectation]:
+    """no-public-access (confused deputy): a service principal the policy allows, acting for a
+    resource of an unrelated account (``aws:SourceAccount`` / ``aws:SourceArn`` of that
+    account). A statement for a service principal must pin the source to the customer."""
+    account = p.outsider_account
+    short = service.split(".")[0]
+    source = f"arn:{p.key.partition}:{short}:{p.key.region}:{account}:byok-contract-outsider"
+    ctx: tuple[tuple[str, str | bool], ...] = (
+        ("aws:SourceAccount", account),
+        ("aws:SourceArn", source),
+    )
+    return [
+        Expectation(
+            CheckId.NO_PUBLIC_ACCESS, False, Severity.FAIL, service, action, ctx,
+            f"the service {service} acting for a resource of an unrelated account",
+        )
+        for action in ("kms:Decrypt", "kms:GenerateDataKey", "kms:CreateGrant")
+    ]  # fmt: skip
+
+
 def account_of(principal: str) -> str | None:
     """The account of an ARN or bare account id (None for '*', services, malformed)."""
     if ACCOUNT_RE.match(principal):
@@ -431,10 +451,14 @@ def pattern_instance(pattern: str, taken: tuple[str, ...]) -> str | None:
 def named_outsider_expectations(p: Parties, named: tuple[str, ...]) -> tuple[Expectation, ...]:
     """Probes for the unrelated accounts and principals a policy names explicitly (a partner
     account, a role of another account): the fixed outsider probes cannot guess them.
-    ``named`` holds principal ARNs or account ids outside the customer and platform accounts."""
+    ``named`` holds principal ARNs or account ids outside the customer and platform accounts,
+    and ``service:<principal>`` for the service principals the policy allows."""
     out: list[Expectation] = []
     by_account: dict[str, list[str]] = {}
     for name in named:
+        if name.startswith("service:"):
+            out += _service_probes(p, name.removeprefix("service:"))
+            continue
         account = account_of(name)
         if account is None or account in (p.customer_account, p.platform_account):
             continue
