@@ -141,6 +141,9 @@ def test_show_unknown_environment(aws: Store, capsys: pytest.CaptureFixture[str]
     code, _, err = run(capsys, "env", "show", "nope", *TABLES)
     assert code == 1
     assert "environment_id: no environment 'nope'" in err
+    for command in ("show", "validate"):
+        code, _, err = run(capsys, "env", command, "Not_An_Id", *TABLES)
+        assert code == 2 and err.startswith("byok: error: environment_id:")
 
 
 def test_missing_tables_are_a_clear_error(capsys: pytest.CaptureFixture[str]) -> None:

@@ -23,7 +23,7 @@ from enum import Enum
 from typing import Any
 
 from byok.errors import ByokError
-from byok.identifiers import RoleArn
+from byok.identifiers import RoleArn, validate_environment_id
 from byok.models import Environment, HealthStatus, Trigger, TriggerKind
 
 DEFAULT_ENVIRONMENTS_TABLE = "byok-environments"
@@ -174,7 +174,7 @@ def cmd_list(args: argparse.Namespace) -> int:
 
 def cmd_show(args: argparse.Namespace) -> int:
     store = _store(args)
-    env = store.get_environment(args.environment_id)
+    env = store.get_environment(validate_environment_id(args.environment_id))
     flag = store.get_flag(env.environment_id)
     health = flag.to_dict() if flag else None
     if args.format == "json":
@@ -187,7 +187,7 @@ def cmd_show(args: argparse.Namespace) -> int:
 
 def cmd_validate(args: argparse.Namespace) -> int:
     _platform_role(args)
-    env = _store(args).get_environment(args.environment_id)
+    env = _store(args).get_environment(validate_environment_id(args.environment_id))
     result = _validate(args, env, "byok env validate")
     if args.format == "json":
         _print_json(result)
@@ -199,7 +199,6 @@ def cmd_validate(args: argparse.Namespace) -> int:
 
 def cmd_incidents(args: argparse.Namespace) -> int:
     """Incidents rebuilt from the audit trail (kept after deregistration, so no registry read)."""
-    from byok.identifiers import validate_environment_id
     from byok.remediation.executor import incident_report
 
     env_id = validate_environment_id(args.environment_id)
