@@ -1,56 +1,87 @@
-"""``byok demo``: a small policy walkthrough (render -> check -> explain) on the real code.
+"""``byok demo``: byok-guard end to end on an embedded AWS (moto + byok_emulator), no account.
 
-A placeholder until the end-to-end demo lands: everything it prints is computed, nothing is
-canned. For each purpose it renders the contract statements, checks them (pass), removes the
-``kms:ViaService`` condition and checks again (the verdict changes), and explains one request.
+The machinery lives outside the Lambda layer (``byok_emulator.demo``, needs the dev extras): it
+starts the emulator, deploys ``customer/byok-keys.yaml`` into a customer account and the platform
+side into a platform account, then plays scenarios by making the customer's KMS calls and
+delivering the resulting events to the functions of ``template.yaml`` through their rules.
+
+Output: one progress line per step on stderr, then (``--format text``) the table and a summary,
+or (``--format json``) only the JSON list of steps on stdout. Files in ``--out``:
+``demo-timeline.png``, ``demo-summary.txt``, ``demo-steps.json``, ``lambda-logs.jsonl``.
+Exit codes: 0 every step as expected, 1 otherwise, 2 bad input (unknown scenario).
 """
 
 from __future__ import annotations
 
 import argparse
-import copy
+import json
+import sys
+from pathlib import Path
 
-DEMO_KEYS = {
-    "s3": "arn:aws:kms:eu-west-1:111122223333:key/1234abcd-12ab-34cd-56ef-1234567890ab",
-    "aurora": "arn:aws:kms:eu-west-1:111122223333:key/5678abcd-12ab-34cd-56ef-1234567890ab",
-}
-DEMO_ROLE = "arn:aws:iam::444455556666:role/byok-platform"
+from byok.errors import InputError
+
+#: kept in step with byok_emulator.demo.SCENARIO_NAMES (tested): known without importing moto
+SCENARIO_NAMES = (
+    "onboarding",
+    "s3-key-disabled",
+    "aurora-policy-drift",
+    "aurora-key-deletion",
+    "throttling-storm",
+    "lost-events",
+)
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
-    parser = subparsers.add_parser("demo", help="walk through render -> check -> explain")
+    parser = subparsers.add_parser(
+        "demo",
+        help="run byok-guard end to end on an embedded AWS emulator",
+        description=(
+            "Deploy the customer key stack and the platform app on an embedded AWS (moto), "
+            "then break and fix the customer's keys and show byok-guard's flags, "
+            "notifications and recovery. See docs/demo.md."
+        ),
+    )
+    parser.add_argument(
+        "--scenario",
+        metavar="NAME",
+        help=f"run onboarding plus this scenario only (one of: {', '.join(SCENARIO_NAMES)})",
+    )
+    parser.add_argument("--format", choices=("text", "json"), default="text")
+    parser.add_argument(
+        "--out",
+        metavar="DIR",
+        default="demo-out",
+        help="directory for demo-timeline.png, demo-summary.txt, demo-steps.json (demo-out)",
+    )
     parser.set_defaults(func=run)
 
 
-def _summary(report: object) -> str:
-    checks = report.checks  # type: ignore[attr-defined]
-    bad = [f"{c.id}={c.status.value}" for c in checks if c.status.value != "pass"]
-    return f"verdict {report.verdict}" + (f" ({', '.join(bad)})" if bad else "")  # type: ignore[attr-defined]
+def _progress(line: str) -> None:
+    print(line, file=sys.stderr, flush=True)
 
 
 def run(args: argparse.Namespace) -> int:
-    from byok.contract import check_policy, render_policy
-    from byok.policy import Request, evaluate, parse_policy
-
-    print("byok-guard policy walkthrough (customer account 111122223333, platform 444455556666)")
-    for purpose, key in DEMO_KEYS.items():
-        service = "s3" if purpose == "s3" else "rds"
-        print(f"\n== {purpose}: {key}")
-        policy = render_policy(purpose, key, DEMO_ROLE, full=True)
-        sids = ", ".join(s["Sid"] for s in policy["Statement"])
-        print(f"1. render --full           -> {len(policy['Statement'])} statements: {sids}")
-        report = check_policy(policy, purpose, key, DEMO_ROLE)
-        print(f"2. check rendered policy   -> {_summary(report)}")
-        loose = copy.deepcopy(policy)
-        del loose["Statement"][1]["Condition"]["StringEquals"]["kms:ViaService"]
-        report = check_policy(loose, purpose, key, DEMO_ROLE)
-        print(f"3. drop kms:ViaService     -> {_summary(report)}")
-        parsed = parse_policy(policy)
-        for label, ctx in (
-            (f"via {service}", {"kms:ViaService": f"{service}.eu-west-1.amazonaws.com"}),
-            ("direct", {}),
-        ):
-            ev = evaluate(parsed, Request(DEMO_ROLE, "kms:Decrypt", context=ctx))
-            by = ", ".join(m.label for m in ev.statements) or "no statement"
-            print(f"4. explain Decrypt {label:<8}-> {ev.decision.value} ({by})")
-    return 0
+    if args.scenario is not None and args.scenario not in SCENARIO_NAMES:
+        raise InputError(
+            f"scenario: expected one of {', '.join(SCENARIO_NAMES)}, got {args.scenario!r}"
+        )
+    try:
+        from byok_emulator.demo import report
+        from byok_emulator.demo import run as run_demo
+    except ImportError as exc:
+        raise InputError(
+            f"demo: the emulator and its dev dependencies are not installed ({exc}); "
+            "run `make venv` (pip install -e '.[dev]')"
+        ) from None
+    out = Path(args.out)
+    out.mkdir(parents=True, exist_ok=True)
+    with (out / "lambda-logs.jsonl").open("w") as log:
+        result = run_demo(args.scenario, log=log, progress=_progress)
+    picture, text, _ = report.write(result, out)
+    if args.format == "json":
+        print(json.dumps(report.as_json(result), indent=2))
+    else:
+        print()
+        print(report.summary(result, picture))
+        print(f"summary: {text}")
+    return 0 if result.ok else 1

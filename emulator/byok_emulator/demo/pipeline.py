@@ -1,0 +1,209 @@
+"""Delivering events the way EventBridge, the schedule and SQS would, and timing event -> flag.
+
+- A customer's KMS call lands on the customer's default bus; the customer stack's forwarding rule
+  (its pattern read back from the deployed rule) decides whether it reaches the platform's byok
+  bus, where the template's rules route it to functions.
+- RDS cluster events land on the platform's default bus and are routed by the template's rules.
+- The sweep: the function(s) with a ``Schedule`` event get the scheduled event; the SQS queues
+  they fill are drained into the Lambda SQS event of the function subscribed to each queue (the
+  template's ``SQS`` events), and successfully handled messages are deleted (partial batch
+  failures stay in the queue, as Lambda's poller would leave them).
+- Health changes: the functions publish "BYOK Environment Health Changed" on the platform's
+  default bus; a capture rule copies them to a queue, and each is routed by the template's rules
+  (the ``remediate`` function once the template has it). Until then the same work is done by
+  ``byok.remediation.executor.remediate`` directly (``remediate_fallback``: the one switch).
+"""
+
+from __future__ import annotations
+
+import json
+import time
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+from .events import scheduled_event, sqs_event
+from .platform import matches
+from .world import BUS_NAME, PLATFORM, REGION, DemoWorld
+
+HEALTH_CHANGED = "BYOK Environment Health Changed"
+
+
+@dataclass
+class Delivery:
+    """One event delivered: which functions it reached, what they answered, how long it took."""
+
+    event: str
+    routed: list[str]
+    results: list[Any]
+    latency_ms: float
+    forwarded: bool = True
+
+
+@dataclass
+class RemediationRun:
+    """Health events routed after a step and what remediation did with them."""
+
+    via: str  # "template rule -> remediate" or "executor.remediate (fallback)"
+    health_events: list[dict[str, Any]] = field(default_factory=list)
+    other_events: list[dict[str, Any]] = field(default_factory=list)
+    results: list[Any] = field(default_factory=list)
+
+
+class Pipeline:
+    def __init__(self, world: DemoWorld) -> None:
+        self.world = world
+        self.app = world.app
+        self._fallback: Any = None
+
+    # --- event sources -----------------------------------------------------------------------
+    def customer_event(self, event: Mapping[str, Any], label: str) -> Delivery:
+        """A customer-account event: forwarding rule first, then the byok bus rules."""
+        started = time.perf_counter()
+        forwarded = matches(self.world.forwarding_pattern, event)
+        routes = self.app.routes_for(event, BUS_NAME) if forwarded else []
+        results = [self.app.invoke(r.function, event) for r in routes]
+        elapsed = (time.perf_counter() - started) * 1000
+        names = [f"{r.function}:{r.rule}" for r in routes]
+        return Delivery(label, names, results, elapsed, forwarded)
+
+    def platform_event(self, event: Mapping[str, Any], label: str) -> Delivery:
+        """An event on the platform account's default bus (RDS cluster events)."""
+        started = time.perf_counter()
+        routes = self.app.routes_for(event, "default")
+        results = [self.app.invoke(r.function, event) for r in routes]
+        elapsed = (time.perf_counter() - started) * 1000
+        return Delivery(label, [f"{r.function}:{r.rule}" for r in routes], results, elapsed)
+
+    def sweep(self, label: str = "scheduled sweep") -> Delivery:
+        """The schedule fires; the queue it fills is consumed by its subscriber."""
+        started = time.perf_counter()
+        names: list[str] = []
+        results: list[Any] = []
+        for route in self.app.scheduled():
+            event = scheduled_event(
+                account=PLATFORM, region=REGION, rule_name=f"byok-guard-{route.rule}"
+            )
+            results.append(self.app.invoke(route.function, event))
+            names.append(f"{route.function}:{route.rule}")
+        for function, queue_logical in self._sqs_subscriptions():
+            drained = self._drain(function, queue_logical)
+            if drained:
+                names.append(f"{function}:SQS({len(drained)})")
+                results.extend(drained)
+        elapsed = (time.perf_counter() - started) * 1000
+        return Delivery(label, names, results, elapsed)
+
+    def _sqs_subscriptions(self) -> list[tuple[str, str]]:
+        """(function, queue logical id) for every ``SQS`` event in the template."""
+        found = []
+        for function, spec in self.app.specs.items():
+            resource = self.app.template["Resources"][spec.logical_id]
+            for source in (resource.get("Properties", {}).get("Events") or {}).values():
+                if source.get("Type") != "SQS":
+                    continue
+                queue = source["Properties"]["Queue"]
+                logical = queue.get("Fn::GetAtt", [None])[0] if isinstance(queue, dict) else None
+                if logical in self.world.queue_urls:
+                    found.append((function, logical))
+        return found
+
+    def _drain(self, function: str, queue_logical: str) -> list[Any]:
+        sqs = self.world.client(PLATFORM, "sqs")
+        url = self.world.queue_urls[queue_logical]
+        arn = f"arn:aws:sqs:{REGION}:{PLATFORM}:{url.rsplit('/', 1)[1]}"
+        results: list[Any] = []
+        while True:
+            messages = sqs.receive_message(
+                QueueUrl=url, MaxNumberOfMessages=10, AttributeNames=["All"], WaitTimeSeconds=0
+            ).get("Messages", [])
+            if not messages:
+                return results
+            answer = self.app.invoke(function, sqs_event(messages, queue_arn=arn))
+            failed = {f["itemIdentifier"] for f in (answer or {}).get("batchItemFailures", [])}
+            done = [m for m in messages if m["MessageId"] not in failed]
+            if done:
+                sqs.delete_message_batch(
+                    QueueUrl=url,
+                    Entries=[
+                        {"Id": str(i), "ReceiptHandle": m["ReceiptHandle"]}
+                        for i, m in enumerate(done)
+                    ],
+                )
+            results.append(answer)
+            if failed:
+                # Lambda's poller would retry after the visibility timeout; the demo stops here
+                return results
+
+    # --- health changes -> remediation ----------------------------------------------------------
+    def remediate_pending(self) -> RemediationRun:
+        """Route every captured ``byok.guard`` event; health changes reach remediation."""
+        run = RemediationRun(via=self.remediation_route())
+        for event in self._captured():
+            routes = self.app.routes_for(event, "default")
+            if routes:
+                run.results += [self.app.invoke(r.function, event) for r in routes]
+            elif event.get("detail-type") == HEALTH_CHANGED and not self.app.has("remediate"):
+                run.results += self.remediate_fallback(event)
+            else:
+                run.other_events.append(event)
+                continue
+            if event.get("detail-type") == HEALTH_CHANGED:
+                run.health_events.append(event)
+            else:
+                run.other_events.append(event)
+        return run
+
+    def remediation_route(self) -> str:
+        if self.app.has("remediate"):
+            return "template rule -> functions/remediate"
+        return "byok.remediation.executor.remediate (template has no remediate function yet)"
+
+    def remediate_fallback(self, event: Mapping[str, Any]) -> list[dict[str, str]]:
+        """What the ``remediate`` function does, called directly (no function in the template)."""
+        from byok.notify import Notifier
+        from byok.remediation import HealthChange
+        from byok.remediation.executor import RemediationDeps, remediate
+
+        if self._fallback is None:
+            world = self.world
+            self._fallback = RemediationDeps(
+                store=world.store,
+                notifier=Notifier(world.client(PLATFORM, "sns"), world.topic_arn),
+                events=world.client(PLATFORM, "events"),
+                rds_for=lambda region: world.client(PLATFORM, "rds"),
+                event_bus=None,  # default bus, as HEALTH_EVENT_BUS in template.yaml
+            )
+        change = HealthChange.from_detail(event["detail"])
+        return [r.to_dict() for r in remediate(change, self._fallback)]
+
+    def _take_all(self, url: str) -> list[dict[str, Any]]:
+        """Every message body (JSON) waiting in a queue, deleted once read."""
+        sqs = self.world.client(PLATFORM, "sqs")
+        out: list[dict[str, Any]] = []
+        while True:
+            got = sqs.receive_message(QueueUrl=url, MaxNumberOfMessages=10, WaitTimeSeconds=0).get(
+                "Messages", []
+            )
+            if not got:
+                return out
+            for message in got:
+                out.append(json.loads(message["Body"]))
+                sqs.delete_message(QueueUrl=url, ReceiptHandle=message["ReceiptHandle"])
+
+    def _captured(self) -> list[dict[str, Any]]:
+        return self._take_all(self.world.capture_url)
+
+    def notifications(self) -> list[dict[str, str]]:
+        """Messages the customer's inbox received since the last call (SNS -> SQS envelopes)."""
+        out: list[dict[str, str]] = []
+        for body in self._take_all(self.world.inbox_url):
+            attributes = body.get("MessageAttributes") or {}
+            out.append(
+                {
+                    "subject": body.get("Subject") or "",
+                    "severity": (attributes.get("severity") or {}).get("Value", ""),
+                    "message": body.get("Message") or "",
+                }
+            )
+        return out
