@@ -374,3 +374,31 @@ def test_platform_role_throttled_leaves_flag_unchanged(world):
         (outcome,) = sweep(world, deps)
     assert {c.reason for c in outcome.report.checks} == {"TRANSIENT_ERROR"}
     assert outcome.status is before.status and not outcome.changed
+
+
+def test_health_change_is_published_despite_a_throttled_put_events(world):
+    from byok.aws.publisher import EventPublisher
+
+    deps = world.deps(
+        publisher=EventPublisher(
+            world.platform.client("events"), "byok-health", sleep=lambda s: None
+        )
+    )
+    with faults.throttle(service="events", operations={"PutEvents"}, times=2):
+        outcome = baseline(world, deps)
+    assert outcome.published
+
+
+def test_health_change_publish_failure_is_transient(world):
+    from byok.aws.publisher import EventPublisher
+    from byok.errors import TransientError
+
+    deps = world.deps(
+        publisher=EventPublisher(
+            world.platform.client("events"), "byok-health", sleep=lambda s: None
+        )
+    )
+    with faults.throttle(service="events", operations={"PutEvents"}), pytest.raises(TransientError):
+        validate_environment(world.env.environment_id, None, deps)
+    # the flag and the audit record are written before the event goes out
+    assert world.store.get_flag(world.env.environment_id).status is HealthStatus.HEALTHY

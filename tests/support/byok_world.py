@@ -112,8 +112,9 @@ class World:
     def deps(self, **over: Any) -> Any:
         """``byok.service.Deps`` acting as the platform's Lambda role in this world."""
         from byok.aws.policy_memory import PolicyMemory
+        from byok.aws.publisher import EventPublisher
         from byok.health import HealthSettings
-        from byok.service import Deps, EventPublisher, ServiceSettings
+        from byok.service import Deps, ServiceSettings
 
         settings = ServiceSettings(
             platform_role_arn=ROLE_ARN,

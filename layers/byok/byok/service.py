@@ -30,11 +30,11 @@ if TYPE_CHECKING:  # boto3 is imported lazily: cold start matters on the event-t
     import boto3
 
     from byok.aws.policy_memory import PolicyMemory
+    from byok.aws.publisher import EventPublisher
     from byok.store import Store
 
 __all__ = [
     "Deps",
-    "EventPublisher",
     "Outcome",
     "ServiceSettings",
     "environments_for",
@@ -70,22 +70,6 @@ class ServiceSettings:
             raise InputError(
                 f"CANARY_PREFIX: expected a relative key prefix such as "
                 f"'byok-guard/canary/', got {self.canary_prefix!r}"
-            )
-
-
-class EventPublisher:
-    """Publishes "BYOK Environment Health Changed" with ``put_events`` to the health bus."""
-
-    def __init__(self, events_client: Any, event_bus: str | None) -> None:
-        self.client = events_client
-        self.event_bus = event_bus
-
-    def publish(self, entry: Mapping[str, Any]) -> None:
-        answer = self.client.put_events(Entries=[dict(entry)])
-        if answer.get("FailedEntryCount"):
-            failed = answer["Entries"][0]
-            raise TransientError(
-                f"put_events: {failed.get('ErrorCode')}: {failed.get('ErrorMessage')}"
             )
 
 
@@ -134,6 +118,7 @@ class Deps:
             client=session.client("dynamodb", config=client_config()),
         )
         from byok.aws.policy_memory import PolicyMemory
+        from byok.aws.publisher import EventPublisher
 
         return cls(
             store=store,
