@@ -204,7 +204,8 @@ _ALL: Final = (
     _r(
         "POLICY_UNREADABLE",
         None,
-        "The key policy could not be read (GetKeyPolicy denied, no PutKeyPolicy evidence).",
+        "The key policy is unknown: GetKeyPolicy does not work across accounts and no "
+        "PutKeyPolicy event carried it yet; the probes decide.",
     ),
     _r(
         "POLICY_UNPARSEABLE",

@@ -257,7 +257,7 @@ class KeyRotation(Check):
             yield self.result(ctx, purpose, None, "automatic rotation enabled")
 
 
-@register_check("key-unique", permissions=("dynamodb:Query",), inputs=("key.shared_with",))
+@register_check("key-unique", permissions=("dynamodb:GetItem",), inputs=("key.shared_with",))
 class KeyUnique(Check):
     """A key serves one environment and one purpose: revoking it must not break a second one."""
 
