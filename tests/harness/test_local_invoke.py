@@ -11,7 +11,9 @@ sweep the number of validations ``queued``.
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
+from typing import Any
 
 import pytest
 import sam_template
@@ -122,3 +124,46 @@ def test_validate_reports_only_the_failed_record(harness: HarnessWorld) -> None:
     assert result.ok, result.error
     failed = [f["itemIdentifier"] for f in result.payload["batchItemFailures"]]
     assert failed == [event["Records"][0]["messageId"]]
+
+
+def _as_sqs_event(bodies: list[dict[str, Any]], queue_arn: str) -> dict[str, Any]:
+    """What the SQS event source mapping hands the validate function."""
+    return {
+        "Records": [
+            {
+                "messageId": f"00000000-0000-4000-8000-{i:012d}",
+                "receiptHandle": f"handle-{i}",
+                "body": json.dumps(body),
+                "attributes": {"ApproximateReceiveCount": "1"},
+                "messageAttributes": {},
+                "md5OfBody": "",
+                "eventSource": "aws:sqs",
+                "eventSourceARN": queue_arn,
+                "awsRegion": "eu-west-1",
+            }
+            for i, body in enumerate(bodies)
+        ]
+    }
+
+
+@pytest.mark.slow
+def test_sweep_then_validate_under_kms_throttling_leaves_the_flag(harness: HarnessWorld) -> None:
+    """The scheduled path end to end (sweep -> queue -> validate), twice: first a healthy
+    verdict, then a sweep during which every KMS call is throttled. Throttling is no evidence
+    about a key: the flag stays HEALTHY and nothing is published."""
+    schedule = json.loads((EVENTS / "sweep" / "scheduled_event.json").read_text())
+    queue_arn = "arn:aws:sqs:eu-west-1:444455556666:byok-validate"
+    with _local(harness, "sweep") as sweep, _local(harness, "validate") as validate:
+        assert sweep.invoke(schedule).payload["enqueued"] == 1
+        first = validate.invoke(_as_sqs_event(harness.queued_validations(), queue_arn))
+        assert first.payload == {"batchItemFailures": []}
+        assert harness.flag() == {"status": "HEALTHY", "reasons": []}
+        assert [e["detail"]["status"] for e in harness.published()] == ["HEALTHY"]
+
+        with faults.throttle(service="kms", times=None) as fault:
+            assert sweep.invoke(schedule).payload["enqueued"] == 1
+            second = validate.invoke(_as_sqs_event(harness.queued_validations(), queue_arn))
+        assert fault.hits > 0
+        assert second.payload == {"batchItemFailures": []}, validate.logs()[-3000:]
+    assert harness.flag() == {"status": "HEALTHY", "reasons": []}
+    assert harness.published() == []
