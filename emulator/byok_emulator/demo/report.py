@@ -20,8 +20,9 @@ STATUS_COLOURS = {
     "UNKNOWN": "#7f7f7f",
     "KEY_UNUSABLE": "#c9302c",
 }
-FIX_WIDTH = 46
-REASONS_WIDTH = 44
+FIX_WIDTH = 44
+REASONS_WIDTH = 40
+EVENT_WIDTH = 46
 
 
 def shorten(text: str | None, width: int) -> str:
@@ -33,13 +34,14 @@ def shorten(text: str | None, width: int) -> str:
 
 def table(run: DemoRun) -> str:
     header = (
-        f"{'#':>2}  {'step':<27} {'event':<44} {'flag':<13} "
+        f"{'#':>2}  {'step':<27} {'event':<{EVENT_WIDTH}} {'flag':<13} "
         f"{'reasons':<{REASONS_WIDTH}} {'fix':<{FIX_WIDTH}} {'ms':>7}  ok"
     )
     lines = [header, "-" * len(header)]
     for s in run.steps:
         lines.append(
-            f"{s.index:>2}  {s.step:<27} {shorten(s.event, 44):<44} {s.flag or '-':<13} "
+            f"{s.index:>2}  {s.step:<27} {shorten(s.event, EVENT_WIDTH):<{EVENT_WIDTH}} "
+            f"{s.flag or '-':<13} "
             f"{shorten(', '.join(s.reasons), REASONS_WIDTH):<{REASONS_WIDTH}} "
             f"{shorten(s.fix, FIX_WIDTH):<{FIX_WIDTH}} {s.latency_ms:7.1f}  "
             f"{'yes' if s.ok else 'NO'}"
@@ -139,7 +141,8 @@ def timeline(run: DemoRun, path: Path) -> Path:
             ha="center",
             fontsize=8,
         )
-    bottom.set_ylabel("event -> flag (ms)")
+    bottom.set_yscale("log")  # a throttled sweep (retries with back-off) dwarfs the rest
+    bottom.set_ylabel("event -> flag (ms, log)")
     bottom.set_xticks(xs, [s.step for s in steps], rotation=35, ha="right", fontsize=8)
     fig.tight_layout()
     path.parent.mkdir(parents=True, exist_ok=True)

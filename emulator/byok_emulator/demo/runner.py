@@ -236,6 +236,9 @@ def _unmet(result: StepResult) -> list[str]:
         unmet.append(f"cluster {result.cluster_status}, expected {expect.cluster_status}")
     if result.step == "throttling-storm" and not result.facts.get("throttled_calls"):
         unmet.append("no KMS call was throttled")
+    kms_date = result.facts.get("deletion_date")
+    if kms_date and not str(result.facts.get("flag_deletion_date") or "").startswith(kms_date):
+        unmet.append(f"flag carries no deletion date {kms_date}")
     return unmet
 
 

@@ -18,7 +18,7 @@ from byok_emulator import faults
 
 from .events import cloudtrail_display_date, kms_api_call, rds_cluster_event
 from .pipeline import Delivery, Pipeline
-from .world import CLUSTER, PLATFORM, REGION, DemoWorld
+from .world import CLUSTER, ENV_ID, PLATFORM, REGION, DemoWorld
 
 RECOVERABLE = "inaccessible-encryption-credentials-recoverable"
 #: statements of the Aurora key policy that let the platform use the key (customer template Sids)
@@ -101,8 +101,8 @@ def _customer_call(ctx: Context, operation: str, purpose: str, **params: Any) ->
         operation, key_arn=arn, typed_key_id=key_id, request=request, response=response
     )
     if params.get("lost"):
-        return Delivery(f"{operation} ({purpose}) - event lost", [], [], 0.0, forwarded=False)
-    return ctx.pipeline.customer_event(event, f"{operation} ({purpose} key)")
+        return Delivery(f"{operation} {purpose} (event lost)", [], [], 0.0, forwarded=False)
+    return ctx.pipeline.customer_event(event, f"{operation} {purpose}")
 
 
 def _aurora_policy(ctx: Context) -> dict[str, Any]:
@@ -120,9 +120,7 @@ def onboarding(ctx: Context) -> list[Delivery]:
     started = time.perf_counter()
     result = ctx.world.register()
     elapsed = (time.perf_counter() - started) * 1000
-    return [
-        Delivery("byok env register (first validation)", ["byok env register"], [result], elapsed)
-    ]
+    return [Delivery("byok env register", ["byok env register"], [result], elapsed)]
 
 
 def disable_s3(ctx: Context) -> list[Delivery]:
@@ -160,7 +158,14 @@ def schedule_aurora_deletion(ctx: Context) -> list[Delivery]:
             "encrypt it can't be accessed."
         ),
     )
-    second = ctx.pipeline.platform_event(event, "RDS DB Cluster Event (recoverable)")
+    second = ctx.pipeline.platform_event(event, "RDS cluster event")
+    flag = ctx.world.store.get_flag(ENV_ID)
+    dates = [
+        str(d.get("evidence", {}).get("deletion_date"))
+        for d in (flag.details if flag else [])
+        if d.get("evidence", {}).get("deletion_date")
+    ]
+    ctx.facts["flag_deletion_date"] = dates[0] if dates else None
     return [first, second]
 
 
@@ -172,19 +177,23 @@ def cancel_and_enable_aurora(ctx: Context) -> list[Delivery]:
 
 def throttled_sweep(ctx: Context) -> list[Delivery]:
     with faults.throttle(service="kms") as fault:
-        delivery = ctx.pipeline.sweep("scheduled sweep, every KMS call throttled")
+        delivery = ctx.pipeline.sweep("sweep, KMS throttled")
     ctx.facts["throttled_calls"] = fault.hits
+    flag = ctx.world.store.get_flag(ENV_ID)
+    if flag is not None:  # recorded, not acted on: UNKNOWN only after sustained failure
+        ctx.facts["transient_failures"] = flag.transient_failures
+        ctx.facts["last_transient_error"] = (flag.last_transient_error or "")[:80]
     return [delivery]
 
 
 def disable_s3_silently(ctx: Context) -> list[Delivery]:
     lost = _customer_call(ctx, "DisableKey", "s3", lost=True)
-    return [lost, ctx.pipeline.sweep("scheduled sweep (no event came)")]
+    return [lost, ctx.pipeline.sweep("sweep")]
 
 
 def enable_s3_silently(ctx: Context) -> list[Delivery]:
     lost = _customer_call(ctx, "EnableKey", "s3", lost=True)
-    return [lost, ctx.pipeline.sweep("scheduled sweep")]
+    return [lost, ctx.pipeline.sweep("sweep")]
 
 
 SCENARIOS: tuple[Scenario, ...] = (
