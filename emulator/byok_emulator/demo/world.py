@@ -153,8 +153,8 @@ class DemoWorld:
             log=log,
             extra_env={"POWERTOOLS_TRACE_DISABLED": "true"},
         )
-        topic_arn = _notification_topic(platform, app)
-        inbox_url = _customer_inbox(platform, topic_arn)
+        topics = _notification_topics(platform, app)
+        inbox_url = _customer_inbox(platform, topics)
         store = Store(TABLES["EnvironmentsTable"], TABLES["AuditTable"], client=dynamodb)
         return cls(
             endpoint_url=endpoint_url,
@@ -164,7 +164,7 @@ class DemoWorld:
             aurora_key_arn=aurora_key,
             app=app,
             store=store,
-            topic_arn=topic_arn,
+            topic_arn=topics[0],
             inbox_url=inbox_url,
             capture_url=capture_url,
             queue_urls=queue_urls,
@@ -396,20 +396,22 @@ def _health_capture(platform: boto3.session.Session) -> str:
     return str(url)
 
 
-def _notification_topic(platform: boto3.session.Session, app: PlatformApp) -> str:
-    """The topic the remediate function publishes to (its NOTIFICATION_TOPIC_ARN), else one of
-    the demo's own while the template has no remediate function yet."""
+def _notification_topics(platform: boto3.session.Session, app: PlatformApp) -> list[str]:
+    """The SNS topics the remediate function's environment names (its customer notifications),
+    else one of the demo's own while the template has no remediate function yet."""
     if app.has("remediate"):
-        topic = app.environment("remediate").get("NOTIFICATION_TOPIC_ARN", "")
-        if topic.startswith("arn:"):
-            return topic
-    return str(platform.client("sns").create_topic(Name=FALLBACK_TOPIC)["TopicArn"])
+        env = app.environment("remediate")
+        topics = sorted({v for v in env.values() if v.startswith("arn:aws:sns:")})
+        if topics:
+            return topics
+    return [str(platform.client("sns").create_topic(Name=FALLBACK_TOPIC)["TopicArn"])]
 
 
-def _customer_inbox(platform: boto3.session.Session, topic_arn: str) -> str:
-    """An SQS queue subscribed to the notification topic: what the customer would receive."""
+def _customer_inbox(platform: boto3.session.Session, topics: list[str]) -> str:
+    """An SQS queue subscribed to the notification topics: what the customer would receive."""
     sqs = platform.client("sqs")
     url = sqs.create_queue(QueueName=INBOX_QUEUE)["QueueUrl"]
     arn = f"arn:aws:sqs:{REGION}:{PLATFORM}:{INBOX_QUEUE}"
-    platform.client("sns").subscribe(TopicArn=topic_arn, Protocol="sqs", Endpoint=arn)
+    for topic in topics:
+        platform.client("sns").subscribe(TopicArn=topic, Protocol="sqs", Endpoint=arn)
     return str(url)
