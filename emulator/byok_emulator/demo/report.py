@@ -112,6 +112,15 @@ def timeline(run: DemoRun, path: Path) -> Path:
     for s, x, y in zip(steps, xs, levels, strict=True):
         colour = STATUS_COLOURS.get(s.flag or "UNKNOWN", "#7f7f7f")
         top.scatter([x], [y], s=160, color=colour, edgecolor="black", zorder=2)
+        if s.reasons:
+            top.annotate(
+                s.reasons[0],
+                (x, y),
+                xytext=(0, -18),
+                textcoords="offset points",
+                ha="center",
+                fontsize=7,
+            )
         if not s.ok:
             top.annotate(
                 "not as expected",
