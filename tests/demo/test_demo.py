@@ -103,6 +103,10 @@ def test_files_are_written(full_run: tuple[int, list[dict], Path]) -> None:
     assert png.startswith(b"\x89PNG")
     summary = (out / "demo-summary.txt").read_text()
     assert f"{len(steps)}/{len(steps)} steps as expected" in summary
+    # four incidents (S3 disabled, policy drift, deletion, lost events), each closed again
+    incidents = summary.split("Incidents (byok env incidents acme-prod):")[1]
+    assert [line.split(". ")[0].strip() for line in incidents.splitlines()[1:5]] == list("1234")
+    assert incidents.count("closed after") == 4
     assert json.loads((out / "demo-steps.json").read_text()) == steps
 
 

@@ -58,6 +58,25 @@ def _effects(s: StepResult) -> str:
     return "; ".join(parts)
 
 
+def _incident(incident: dict[str, Any]) -> str:
+    if "error" in incident:
+        return str(incident["error"])
+    statuses: list[str] = []
+    for status in incident.get("statuses") or []:
+        if not statuses or statuses[-1] != status:
+            statuses.append(str(status))
+    actions = [
+        str(a.get("action")) if isinstance(a, dict) else str(a)
+        for a in incident.get("actions") or []
+        if not isinstance(a, dict) or a.get("result") == "done"
+    ]
+    state = "open" if incident.get("open") else f"closed after {incident.get('duration')}"
+    return (
+        f"{' -> '.join(statuses)} ({', '.join(incident.get('reasons') or [])}); {state}; "
+        f"actions: {', '.join(actions) or '-'}"
+    )
+
+
 def summary(run: DemoRun, picture: Path | None) -> str:
     ok = sum(1 for s in run.steps if s.ok)
     lines = [
@@ -81,6 +100,9 @@ def summary(run: DemoRun, picture: Path | None) -> str:
             lines.append(f"    customer notified [{note['severity'] or '-'}]: {note['subject']}")
         for failure in s.failures:
             lines.append(f"    NOT AS EXPECTED: {failure}")
+    if run.incidents:
+        lines += ["", "Incidents (byok env incidents acme-prod):"]
+        lines += [f"  {i}. {_incident(x)}" for i, x in enumerate(run.incidents, 1)]
     lines += [
         "",
         f"{ok}/{len(run.steps)} steps as expected; set-up {run.setup_ms / 1000:.1f} s, "

@@ -77,6 +77,8 @@ class DemoRun:
     total_ms: float
     endpoint_url: str
     remediation_via: str
+    #: ``byok env incidents acme-prod`` at the end (from the audit records)
+    incidents: list[dict[str, Any]] = field(default_factory=list)
 
     @property
     def ok(self) -> bool:
@@ -137,6 +139,7 @@ def _run(
             pipeline = Pipeline(world)
             setup_ms = (time.perf_counter() - started) * 1000
             results = _play(scenarios, Context(world, pipeline), progress)
+            incidents = _incidents(world)
     finally:
         server.stop()
     return DemoRun(
@@ -145,7 +148,17 @@ def _run(
         total_ms=(time.perf_counter() - started) * 1000,
         endpoint_url=server.endpoint_url,
         remediation_via=pipeline.remediation_route(),
+        incidents=incidents,
     )
+
+
+def _incidents(world: DemoWorld) -> list[dict[str, Any]]:
+    from byok.remediation.executor import incident_report
+
+    try:
+        return incident_report(world.store, ENV_ID)
+    except Exception as exc:  # shown, never fatal: the steps are the demo's verdict
+        return [{"error": f"{type(exc).__name__}: {exc}"}]
 
 
 def _play(
