@@ -3,8 +3,9 @@
 The functions run in another process (the RIE), so the world lives on a moto server
 (``byok_emulator.server``: moto + the extension that enforces KMS key states and makes S3 call
 KMS) on 127.0.0.1, reached through ``AWS_ENDPOINT_URL``. It is the world of the scenario tests
-(``tests/support/byok_world.py``), plus a rule on the default bus that copies health-changed
-events to a queue (the template's functions publish to the default bus).
+(``tests/support/byok_world.py``), plus a rule on the default bus that copies ``byok.guard`` events
+to a queue (the template's functions publish to the default bus), and the customer notification
+topic (``NotificationTopic``) with a queue subscribed to it: the customer's inbox.
 
 The samples in ``events/`` name fixed ids (README there); ``sample_event`` rewrites them to the
 ids this world created (key ids are random in moto), so each file goes in as written otherwise.
@@ -33,6 +34,13 @@ SAMPLE_CLUSTER = "byok-demo-aurora"
 SAMPLE_BUCKET = "byok-acme-prod-data"
 SAMPLE_ENV = "acme-prod"
 HEALTH_CAPTURE_QUEUE = "byok-default-bus-capture"
+NOTIFICATION_TOPIC = "byok-notifications"
+INBOX_QUEUE = "byok-customer-inbox"
+
+
+def notification_topic(session: Any) -> str:
+    """The template's ``NotificationTopic`` on the emulator (its ARN)."""
+    return str(session.client("sns").create_topic(Name=NOTIFICATION_TOPIC)["TopicArn"])
 
 
 @dataclass
@@ -40,6 +48,8 @@ class HarnessWorld:
     world: bw.World
     endpoint_url: str
     default_bus_capture_url: str
+    notification_topic_arn: str
+    inbox_url: str
 
     @classmethod
     def build(cls, endpoint_url: str) -> HarnessWorld:
@@ -53,7 +63,11 @@ class HarnessWorld:
         events = world.platform.client("events")
         events.put_rule(Name="capture", EventPattern=json.dumps({"source": ["byok.guard"]}))
         events.put_targets(Rule="capture", Targets=[{"Id": "capture", "Arn": arn}])
-        return cls(world, endpoint_url, url)
+        topic = notification_topic(world.platform)
+        inbox = sqs.create_queue(QueueName=INBOX_QUEUE)["QueueUrl"]
+        inbox_arn = f"arn:aws:sqs:{bw.REGION}:{bw.PLATFORM}:{INBOX_QUEUE}"
+        world.platform.client("sns").subscribe(TopicArn=topic, Protocol="sqs", Endpoint=inbox_arn)
+        return cls(world, endpoint_url, url, topic, inbox)
 
     # --- what the template's functions see -------------------------------------------------
     def resolver(self, template: Mapping[str, Any]) -> sam_template.Resolver:
@@ -65,6 +79,7 @@ class HarnessWorld:
                 "AuditTable": bw.AUDIT_TABLE,
                 "IdempotencyTable": bw.IDEMPOTENCY_TABLE,
                 "ValidateQueue": self.world.validate_queue_url,
+                "NotificationTopic": self.notification_topic_arn,
             },
             region=bw.REGION,
             account=bw.PLATFORM,
@@ -124,6 +139,10 @@ class HarnessWorld:
                 )
             elif action == "cluster_status":
                 self.world.set_cluster_status(arg)
+            elif action == "writes_paused":
+                self.world.store.set_writes_paused(
+                    self.world.env.environment_id, bool(arg), "given", "2026-11-24T09:20:00+00:00"
+                )
             else:
                 raise ValueError(f"given: unknown step {action!r}")
 
@@ -138,18 +157,24 @@ class HarnessWorld:
         return len(self.world.store.list_audit(self.world.env.environment_id))
 
     def published(self) -> list[dict[str, Any]]:
-        """Health-changed events the functions put on the default bus (drains the queue)."""
-        sqs = self.world.platform.client("sqs")
-        out: list[dict[str, Any]] = []
-        while got := sqs.receive_message(
-            QueueUrl=self.default_bus_capture_url, MaxNumberOfMessages=10
-        ).get("Messages", []):
-            for message in got:
-                out.append(json.loads(message["Body"]))
-                sqs.delete_message(
-                    QueueUrl=self.default_bus_capture_url, ReceiptHandle=message["ReceiptHandle"]
-                )
+        """``byok.guard`` events the functions put on the default bus (drains the queue)."""
+        return _drain(self.world.platform.client("sqs"), self.default_bus_capture_url)
+
+    def notifications(self) -> list[dict[str, str]]:
+        """What the customer's inbox received: each message's attributes plus its subject."""
+        out = []
+        for body in _drain(self.world.platform.client("sqs"), self.inbox_url):
+            attributes = {k: v["Value"] for k, v in body.get("MessageAttributes", {}).items()}
+            out.append({**attributes, "subject": body.get("Subject", ""), "body": body["Message"]})
         return out
+
+    def writes_paused(self) -> bool:
+        return self.world.store.writes_paused(self.world.env.environment_id)
+
+    def cluster_status(self) -> str:
+        rds = self.world.platform.client("rds")
+        found = rds.describe_db_clusters(DBClusterIdentifier=self.world.env.cluster_id)
+        return str(found["DBClusters"][0]["Status"])
 
     def queued_validations(self) -> list[dict[str, Any]]:
         sqs = self.world.platform.client("sqs")
@@ -157,6 +182,16 @@ class HarnessWorld:
             QueueUrl=self.world.validate_queue_url, MaxNumberOfMessages=10
         ).get("Messages", [])
         return [json.loads(m["Body"]) for m in got]
+
+
+def _drain(sqs: Any, url: str) -> list[dict[str, Any]]:
+    """Every message body on the queue, parsed (the queue is left empty)."""
+    out: list[dict[str, Any]] = []
+    while got := sqs.receive_message(QueueUrl=url, MaxNumberOfMessages=10).get("Messages", []):
+        for message in got:
+            out.append(json.loads(message["Body"]))
+            sqs.delete_message(QueueUrl=url, ReceiptHandle=message["ReceiptHandle"])
+    return out
 
 
 def matches(expected: Any, actual: Any, where: str = "$") -> list[str]:

@@ -12,7 +12,7 @@ import byok_world as bw
 import pytest
 import sam_template
 from byok_world import World, build_world
-from harness_world import EVENTS
+from harness_world import EVENTS, notification_topic
 from local_invoke import invoke_in_process, load_handler_module
 from moto import mock_aws
 
@@ -34,6 +34,7 @@ def world(monkeypatch: pytest.MonkeyPatch) -> Iterator[World]:
                 "AuditTable": bw.AUDIT_TABLE,
                 "IdempotencyTable": bw.IDEMPOTENCY_TABLE,
                 "ValidateQueue": world.validate_queue_url,
+                "NotificationTopic": notification_topic(world.platform),
             },
         )
         creds = world.platform.get_credentials().get_frozen_credentials()

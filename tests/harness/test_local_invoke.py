@@ -6,7 +6,9 @@ template, against the emulator's moto server. The expected result of each sample
 in ``expected/<function>/<sample>.json``: ``given`` steps applied to the world first (the verdict
 comes from the key as it is, never from the event), then the expected ``response`` (a subset),
 the environment's ``flag`` afterwards, the statuses ``published`` on the default bus, and for the
-sweep the number of validations ``queued``.
+sweep the number of validations ``queued``; for remediate the ``byok.guard`` detail-types
+``published_types``, the customer ``notifications`` (message attributes and subject, a subset),
+``writes_paused`` and the ``cluster_status`` afterwards.
 """
 
 from __future__ import annotations
@@ -62,10 +64,19 @@ def test_sample_through_local_invoke(harness: HarnessWorld, function: str, sampl
     assert matches(expected["response"], result.payload) == [], result.payload
     if "flag" in expected:
         assert matches(expected["flag"], harness.flag()) == []
+    published = harness.published()
     if "published" in expected:
-        assert [e["detail"]["status"] for e in harness.published()] == expected["published"]
+        assert [e["detail"]["status"] for e in published] == expected["published"]
+    if "published_types" in expected:
+        assert [e["detail-type"] for e in published] == expected["published_types"]
     if "queued" in expected:
         assert len(harness.queued_validations()) == expected["queued"]
+    if "notifications" in expected:
+        assert matches(expected["notifications"], harness.notifications()) == []
+    if "writes_paused" in expected:
+        assert harness.writes_paused() is expected["writes_paused"]
+    if "cluster_status" in expected:
+        assert harness.cluster_status() == expected["cluster_status"]
 
 
 @pytest.mark.slow

@@ -1,0 +1,61 @@
+"""What every thin handler in ``functions/`` repeats: lazily built deps and the error policy.
+
+Why in the layer: the four handlers must agree on one rule for a ``ByokError`` (retryable: raise,
+so Lambda retries and the failure destination keeps the event; otherwise: log, count, answer a
+structured error, since a retry cannot fix it) and on building their boto3-backed dependencies
+once per container, on first use (cold start: an ignorable event never imports boto3).
+Powertools objects are passed in, not imported here, so this module stays import-light.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from functools import cache
+from typing import Any, Protocol, TypeVar
+
+from byok.errors import ByokError
+
+T = TypeVar("T")
+
+__all__ = ["cached_deps", "handle_error"]
+
+
+class _Logger(Protocol):
+    def warning(self, msg: str, *args: Any, **kwargs: Any) -> Any: ...
+    def error(self, msg: str, *args: Any, **kwargs: Any) -> Any: ...
+
+
+class _Metrics(Protocol):
+    def add_metric(self, name: str, unit: Any, value: float) -> None: ...
+
+
+def cached_deps(factory: Callable[[], T]) -> Callable[[], T]:
+    """``factory`` called on first use only, then its result reused for the container's life.
+
+    ``factory`` imports what it builds (``from byok.service import Deps``) so the import happens
+    on first use too. A factory that raises (a missing env var) is not cached: the next invocation
+    tries again and fails as loudly."""
+    return cache(factory)
+
+
+def handle_error(
+    exc: ByokError,
+    logger: _Logger,
+    metrics: _Metrics | None = None,
+    metric: str | None = None,
+    *,
+    message: str = "event not handled",
+    **fields: Any,
+) -> dict[str, Any]:
+    """Raise ``exc`` again when it is retryable; otherwise log it, count it in ``metric`` and
+    return ``{"status": "error", **fields, "error": exc.to_dict()}`` (the invocation succeeds,
+    so nothing retries a failure a retry cannot fix)."""
+    if exc.retryable:
+        logger.warning("transient failure, Lambda will retry", extra={"error": exc.to_dict()})
+        raise exc
+    if metrics is not None and metric is not None:
+        from aws_lambda_powertools.metrics import MetricUnit
+
+        metrics.add_metric(name=metric, unit=MetricUnit.Count, value=1)
+    logger.error(message, extra={"error": exc.to_dict(), **fields})
+    return {"status": "error", **fields, "error": exc.to_dict()}
