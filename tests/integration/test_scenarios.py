@@ -402,3 +402,13 @@ def test_health_change_publish_failure_is_transient(world):
         validate_environment(world.env.environment_id, None, deps)
     # the flag and the audit record are written before the event goes out
     assert world.store.get_flag(world.env.environment_id).status is HealthStatus.HEALTHY
+    assert world.published() == []
+    # the retry finds no change, but publishes the change whose event was lost, once
+    world.clock.advance(seconds=5)
+    retry = validate_environment(world.env.environment_id, None, deps)
+    assert not retry.changed and retry.published
+    (event,) = world.published()
+    assert event["detail"]["status"] == "HEALTHY"
+    world.clock.advance(seconds=5)
+    assert not validate_environment(world.env.environment_id, None, deps).published
+    assert world.published() == []

@@ -29,6 +29,7 @@ from byok.validation import Facts, validate
 if TYPE_CHECKING:  # boto3 is imported lazily: cold start matters on the event-to-flag path
     import boto3
 
+    from byok.aws.outbox import Outbox
     from byok.aws.policy_memory import PolicyMemory
     from byok.aws.publisher import EventPublisher
     from byok.store import Store
@@ -86,6 +87,8 @@ class Deps:
     gather: Gatherer | None = None
     #: last PutKeyPolicy text per key (GetKeyPolicy does not work across accounts)
     policy_memory: PolicyMemory | None = None
+    #: pending health-changed events (published at least once, see byok.aws.outbox)
+    outbox: Outbox | None = None
 
     @classmethod
     def from_environment(cls, environ: Mapping[str, str] | None = None) -> Deps:
@@ -117,11 +120,13 @@ class Deps:
             required("AUDIT_TABLE"),
             client=session.client("dynamodb", config=client_config()),
         )
+        from byok.aws.outbox import Outbox
         from byok.aws.policy_memory import PolicyMemory
         from byok.aws.publisher import EventPublisher
 
         return cls(
             store=store,
+            outbox=Outbox(store.environments_table, store.client),
             policy_memory=PolicyMemory(store.environments_table, store.client),
             session_factory=lambda: session,
             settings=settings,
@@ -223,7 +228,9 @@ def validate_environment(
         logger.info("stale validation dropped", extra={"environment_id": env_id, "why": str(exc)})
         return replace(outcome, stale=True, changed=False)
     if not transition.changed:
-        return outcome
+        # a change whose event could not go out earlier is published now (at least once)
+        return replace(outcome, published=_publish_pending(env.environment_id, deps))
+    entry = health_changed_entry(transition, deps.settings.health_event_bus)
     deps.store.append_audit(
         env.environment_id,
         {
@@ -237,10 +244,6 @@ def validate_environment(
         },
         at=report.checked_at,
     )
-    published = False
-    if deps.publisher is not None:
-        deps.publisher.publish(health_changed_entry(transition, deps.settings.health_event_bus))
-        published = True
     logger.info(
         "health changed",
         extra={
@@ -250,7 +253,34 @@ def validate_environment(
             "reasons": list(transition.flag.reasons),
         },
     )
+    published = _publish(env.environment_id, entry, report.checked_at, deps)
     return replace(outcome, published=published)
+
+
+def _publish(env_id: str, entry: Mapping[str, Any], checked_at: str, deps: Deps) -> bool:
+    """Publish through the outbox: pending first, published after put_events succeeded."""
+    if deps.publisher is None:
+        return False
+    if deps.outbox is not None:
+        deps.outbox.put_pending(env_id, checked_at, entry)
+    deps.publisher.publish(entry)
+    if deps.outbox is not None:
+        deps.outbox.mark_published(env_id, checked_at)
+    return True
+
+
+def _publish_pending(env_id: str, deps: Deps) -> bool:
+    """Publish the newest health change if its event never went out (a failed put_events)."""
+    if deps.publisher is None or deps.outbox is None:
+        return False
+    pending = deps.outbox.pending(env_id)
+    if pending is None:
+        return False
+    checked_at, entry = pending
+    logger.info("publishing an unpublished health change", extra={"checked_at": checked_at})
+    deps.publisher.publish(entry)
+    deps.outbox.mark_published(env_id, checked_at)
+    return True
 
 
 def schedule_trigger(now: datetime, event_id: str | None = None) -> Trigger:
