@@ -84,9 +84,9 @@ def test_runtime_and_layer_build() -> None:
 
 
 def test_async_invocations_have_a_failure_destination() -> None:
-    """EventBridge invokes key_events and sweep asynchronously: failures after Lambda's retries
-    go to an SQS destination (and its alarm)."""
-    for name in ("KeyEventsFunction", "SweepFunction"):
+    """EventBridge invokes key_events, sweep and remediate asynchronously: failures after
+    Lambda's retries go to an SQS destination (and its alarm)."""
+    for name in ("KeyEventsFunction", "SweepFunction", "RemediateFunction"):
         config = FUNCTIONS[name]["Properties"]["EventInvokeConfig"]
         on_failure = config["DestinationConfig"]["OnFailure"]
         assert on_failure == {
