@@ -403,6 +403,10 @@ def test_health_change_publish_failure_is_transient(world):
     # the flag and the audit record are written before the event goes out
     assert world.store.get_flag(world.env.environment_id).status is HealthStatus.HEALTHY
     assert world.published() == []
+    # while EventBridge still throttles, a validation without a change succeeds all the same
+    with faults.throttle(service="events", operations={"PutEvents"}):
+        world.clock.advance(seconds=5)
+        assert not validate_environment(world.env.environment_id, None, deps).published
     # the retry finds no change, but publishes the change whose event was lost, once
     world.clock.advance(seconds=5)
     retry = validate_environment(world.env.environment_id, None, deps)

@@ -20,7 +20,14 @@ from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any, Final
 
-from byok.errors import EventError, InputError, NotFoundError, StaleWriteError, TransientError
+from byok.errors import (
+    ByokError,
+    EventError,
+    InputError,
+    NotFoundError,
+    StaleWriteError,
+    TransientError,
+)
 from byok.health import HealthFlag, HealthSettings, decide, health_changed_entry
 from byok.identifiers import RoleArn, validate_environment_id
 from byok.models import Environment, HealthStatus, Purpose, Trigger, TriggerKind, ValidationReport
@@ -278,7 +285,13 @@ def _publish_pending(env_id: str, deps: Deps) -> bool:
         return False
     checked_at, entry = pending
     logger.info("publishing an unpublished health change", extra={"checked_at": checked_at})
-    deps.publisher.publish(entry)
+    try:
+        deps.publisher.publish(entry)
+    except ByokError as exc:
+        # this validation itself succeeded; the change stays pending for the next one (the
+        # validation that made the change failed and is retried anyway)
+        logger.warning("pending health change still not published", extra={"error": str(exc)})
+        return False
     deps.outbox.mark_published(env_id, checked_at)
     return True
 
