@@ -64,7 +64,11 @@ def _kind(event: object) -> tuple[str, str]:
 
 
 def _count(steps: list[StepResult]) -> None:
-    for result, name in (("done", "RemediationSteps"), ("failed", "FailedRemediationSteps")):
+    for result, name in (
+        ("done", "RemediationSteps"),
+        ("skipped", "SkippedRemediationSteps"),  # repeated deliveries, already done
+        ("failed", "FailedRemediationSteps"),
+    ):
         n = sum(1 for s in steps if s.result == result)
         if n:
             metrics.add_metric(name=name, unit=MetricUnit.Count, value=n)

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Iterator
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import byok_world as bw
@@ -17,6 +18,8 @@ from local_invoke import invoke_in_process, load_handler_module
 from moto import mock_aws
 
 import byok_emulator
+from byok.health import HealthFlag
+from byok.models import HealthStatus
 
 TEMPLATE = sam_template.load()
 SPECS = sam_template.functions(TEMPLATE)
@@ -147,3 +150,136 @@ def test_validate_drops_a_malformed_message_and_validates_the_rest(
     assert _metrics(capsys.readouterr().out) == {"DroppedMessages": 1.0, "Validations": 1.0}
     flag = world.store.get_flag(world.env.environment_id)
     assert flag is not None and flag.status.value == "HEALTHY"
+
+
+# --- remediate ----------------------------------------------------------------------------------
+def _remediate_sample(name: str, world: World) -> Any:
+    """A sample of ``events/remediate`` with this world's environment, keys and cluster."""
+    text = (EVENTS / "remediate" / f"{name}.json").read_text()
+    for old, new in (
+        ("1111aaaa-1111-4111-8111-111111111111", world.env.s3_key_arn.split("/")[1]),
+        ("2222bbbb-2222-4222-8222-222222222222", world.env.aurora_key_arn.split("/")[1]),
+        ('"acme-prod"', json.dumps(world.env.environment_id)),
+    ):
+        text = text.replace(old, new)
+    return json.loads(text)
+
+
+def _remediation_audit(world: World) -> list[tuple[str, str]]:
+    records = world.store.list_audit(world.env.environment_id, newest_first=False)
+    return [(r["action"], r["result"]) for r in records if r.get("type") == "remediation"]
+
+
+def test_remediate_acts_once_however_often_the_event_is_delivered(
+    world: World, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """EventBridge is at-least-once: three deliveries (each in a cold container) pause writes
+    once, notify once, audit each step once; a repeat finds writes paused already (no pause
+    planned) and its notification marked done (skipped)."""
+    event = _remediate_sample("key_disabled", world)
+    results = [_run("remediate", event, monkeypatch) for _ in range(3)]
+    assert [[s["result"] for s in r["steps"]] for r in results] == [
+        ["done", "done"],
+        ["skipped"],
+        ["skipped"],
+    ]
+    assert world.store.writes_paused(world.env.environment_id) is True
+    assert _remediation_audit(world) == [("pause_writes", "done"), ("notify", "done")]
+    metrics = _metrics(capsys.readouterr().out)  # the last value of each metric
+    assert metrics == {"RemediationSteps": 2.0, "SkippedRemediationSteps": 1.0}
+
+
+def test_remediate_raises_on_a_transient_failure_and_the_retry_finishes(
+    world: World, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """SNS throttled: the invocation fails (Lambda retries it), the notify step gives its
+    marker back; the retry finds writes paused already and sends the notification."""
+    from byok.errors import TransientError
+    from byok_emulator import faults
+
+    event = _remediate_sample("key_disabled", world)
+    with (
+        faults.throttle(service="sns", operations={"Publish"}, times=None),
+        pytest.raises(TransientError),
+    ):
+        _run("remediate", event, monkeypatch)
+    retry = _run("remediate", event, monkeypatch)
+    assert [(s["action"], s["result"]) for s in retry["steps"]] == [("notify", "done")]
+    assert _remediation_audit(world) == [
+        ("pause_writes", "done"),
+        ("notify", "retry"),
+        ("notify", "done"),
+    ]
+
+
+def test_scheduled_run_follows_the_cluster_start_once(
+    world: World, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Back to HEALTHY with a recoverable cluster: StartDBCluster once; the next scheduled run
+    (the function's own schedule) records the cluster available, and only once."""
+    world.set_cluster_status("inaccessible-encryption-credentials-recoverable")
+    for previous, status, at in (
+        (None, "KEY_UNUSABLE", "2026-11-24T09:20:04+00:00"),
+        ("KEY_UNUSABLE", "HEALTHY", "2026-11-24T10:05:04+00:00"),
+    ):  # the service's audit of the two changes (incidents are rebuilt from it)
+        record = {"type": "health_changed", "previous_status": previous, "status": status}
+        world.store.append_audit(world.env.environment_id, {**record, "checked_at": at}, at=at)
+    healthy = _run("remediate", _remediate_sample("back_to_healthy", world), monkeypatch)
+    assert [(s["action"], s["result"]) for s in healthy["steps"]] == [
+        ("start_cluster", "done"),
+        ("notify", "done"),
+    ]
+    schedule = json.loads((EVENTS / "remediate" / "scheduled_event.json").read_text())
+    world.store.put_flag(
+        HealthFlag(
+            environment_id=world.env.environment_id,
+            status=HealthStatus.HEALTHY,
+            since="2026-11-24T10:05:04+00:00",
+            checked_at="2026-11-24T10:05:04+00:00",
+        )
+    )
+    first = _run("remediate", schedule, monkeypatch)
+    second = _run("remediate", schedule, monkeypatch)
+    assert [(s["action"], s["result"]) for s in first["steps"]] == [("follow_cluster", "done")]
+    assert second == {**first, "steps": []}
+
+
+def test_scheduled_run_sends_a_deletion_reminder_once(
+    world: World, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """A key pending deletion for 12 days, 2 left: the 3-day reminder goes out once (the next
+    run, minutes later, sends nothing)."""
+    now = datetime.now(UTC)
+    key = world.env.aurora_key_arn
+    world.store.put_flag(
+        HealthFlag(
+            environment_id=world.env.environment_id,
+            status=HealthStatus.KEY_UNUSABLE,
+            reasons=("KEY_PENDING_DELETION",),
+            since=(now - timedelta(days=10)).isoformat(),
+            checked_at=(now - timedelta(minutes=5)).isoformat(),
+            details=[
+                {
+                    "id": "key-state",
+                    "status": "fail",
+                    "reason": "KEY_PENDING_DELETION",
+                    "purpose": "aurora",
+                    "message": "key pending deletion",
+                    "fix": f"aws kms cancel-key-deletion --key-id {key}",
+                    "evidence": {
+                        "key_arn": key,
+                        "deletion_date": (now + timedelta(days=2)).isoformat(),
+                    },
+                }
+            ],
+        )
+    )
+    schedule = json.loads((EVENTS / "remediate" / "scheduled_event.json").read_text())
+    first = _run("remediate", schedule, monkeypatch)
+    second = _run("remediate", schedule, monkeypatch)
+    assert [(s["action"], s["once_key"].rsplit(":", 1)[1]) for s in first["steps"]] == [
+        ("notify", "3")
+    ]
+    assert second["steps"] == []
+    metrics = _metrics(capsys.readouterr().out)
+    assert metrics == {"RemediationSteps": 1.0, "SkippedRemediationSteps": 1.0}
