@@ -84,17 +84,24 @@ def test_side_effects_follow_the_flags(full_run: tuple[int, list[dict], Path]) -
     assert recovered["cluster_status"] == "available"
     storm = by_step["throttling-storm"]
     assert storm["throttled_calls"] > 0 and storm["notifications"] == []
-    assert by_step["lost-events-sweep"]["routed"][0].startswith("sweep:")
 
 
 def test_routing_comes_from_the_template_rules(full_run: tuple[int, list[dict], Path]) -> None:
     _, steps, _ = full_run
     by_step = {s["step"]: s for s in steps}
-    assert by_step["disable-s3-key"]["routed"] == ["key_events:KmsApiCall"]
-    assert by_step["schedule-aurora-deletion"]["routed"] == [
+    # the customer's call -> forwarding rule -> byok bus rule; the health change -> remediate
+    assert by_step["disable-s3-key"]["routed"] == [
+        "key_events:KmsApiCall",
+        "remediate:HealthChanged",
+    ]
+    assert by_step["schedule-aurora-deletion"]["routed"][:2] == [
         "key_events:KmsApiCall",
         "key_events:RdsClusterEvent",
     ]
+    assert by_step["lost-events-sweep"]["routed"][:2] == ["sweep:Schedule", "validate:SQS(1)"]
+    assert "remediate:HealthChanged" in by_step["lost-events-sweep"]["routed"]
+    # a sweep that changes nothing publishes nothing
+    assert "remediate:HealthChanged" not in by_step["throttling-storm"]["routed"]
 
 
 def test_files_are_written(full_run: tuple[int, list[dict], Path]) -> None:

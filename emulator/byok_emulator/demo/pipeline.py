@@ -9,9 +9,8 @@
   template's ``SQS`` events), and successfully handled messages are deleted (partial batch
   failures stay in the queue, as Lambda's poller would leave them).
 - Health changes: the functions publish "BYOK Environment Health Changed" on the platform's
-  default bus; a capture rule copies them to a queue, and each is routed by the template's rules
-  (the ``remediate`` function once the template has it). Until then the same work is done by
-  ``byok.remediation.executor.remediate`` directly (``remediate_fallback``: the one switch).
+  default bus; a capture rule copies every ``byok.guard`` event to a queue, and each is routed by
+  the template's rules (the ``remediate`` function's ``HealthChanged`` rule).
 """
 
 from __future__ import annotations
@@ -42,11 +41,10 @@ class Delivery:
 
 @dataclass
 class RemediationRun:
-    """Health events routed after a step and what remediation did with them."""
+    """The ``byok.guard`` events published during a step, where the rules sent them, answers."""
 
-    via: str  # "template rule -> remediate" or "executor.remediate (fallback)"
-    health_events: list[dict[str, Any]] = field(default_factory=list)
-    other_events: list[dict[str, Any]] = field(default_factory=list)
+    routed: list[str] = field(default_factory=list)  # "remediate:HealthChanged", ...
+    unrouted_health_changes: int = 0
     results: list[Any] = field(default_factory=list)
 
 
@@ -54,7 +52,6 @@ class Pipeline:
     def __init__(self, world: DemoWorld) -> None:
         self.world = world
         self.app = world.app
-        self._fallback: Any = None
 
     # --- event sources -----------------------------------------------------------------------
     def customer_event(self, event: Mapping[str, Any], label: str) -> Delivery:
@@ -76,23 +73,30 @@ class Pipeline:
         return Delivery(label, [f"{r.function}:{r.rule}" for r in routes], results, elapsed)
 
     def sweep(self, label: str = "scheduled sweep") -> Delivery:
-        """The schedule fires; the queue it fills is consumed by its subscriber."""
+        """The schedule fires; the queues it fills are consumed by their subscribers.
+
+        Each scheduled function runs in template order, its queue work drained right after it;
+        the clock stops when the last queue work is done (a scheduled run that fills no queue,
+        such as remediation's reminders, is not on the path to the flag).
+        """
         started = time.perf_counter()
+        finished = started
         names: list[str] = []
         results: list[Any] = []
         for route in self.app.scheduled():
-            event = scheduled_event(
-                account=PLATFORM, region=REGION, rule_name=f"byok-guard-{route.rule}"
-            )
+            rule = f"byok-guard-{route.function}-{route.rule}"
+            event = scheduled_event(account=PLATFORM, region=REGION, rule_name=rule)
             results.append(self.app.invoke(route.function, event))
             names.append(f"{route.function}:{route.rule}")
-        for function, queue_logical in self._sqs_subscriptions():
-            drained = self._drain(function, queue_logical)
-            if drained:
-                names.append(f"{function}:SQS({len(drained)})")
-                results.extend(drained)
-        elapsed = (time.perf_counter() - started) * 1000
-        return Delivery(label, names, results, elapsed)
+            for function, queue_logical in self._sqs_subscriptions():
+                drained = self._drain(function, queue_logical)
+                if drained:
+                    names.append(f"{function}:SQS({len(drained)})")
+                    results.extend(drained)
+                    finished = time.perf_counter()
+        if finished == started:
+            finished = time.perf_counter()
+        return Delivery(label, names, results, (finished - started) * 1000)
 
     def _sqs_subscriptions(self) -> list[tuple[str, str]]:
         """(function, queue logical id) for every ``SQS`` event in the template."""
@@ -137,45 +141,21 @@ class Pipeline:
 
     # --- health changes -> remediation ----------------------------------------------------------
     def remediate_pending(self) -> RemediationRun:
-        """Route every captured ``byok.guard`` event; health changes reach remediation."""
-        run = RemediationRun(via=self.remediation_route())
+        """Route every captured ``byok.guard`` event by the template's default-bus rules."""
+        run = RemediationRun()
         for event in self._captured():
             routes = self.app.routes_for(event, "default")
-            if routes:
-                run.results += [self.app.invoke(r.function, event) for r in routes]
-            elif event.get("detail-type") == HEALTH_CHANGED and not self.app.has("remediate"):
-                run.results += self.remediate_fallback(event)
-            else:
-                run.other_events.append(event)
-                continue
-            if event.get("detail-type") == HEALTH_CHANGED:
-                run.health_events.append(event)
-            else:
-                run.other_events.append(event)
+            if not routes and event.get("detail-type") == HEALTH_CHANGED:
+                run.unrouted_health_changes += 1
+            for route in routes:
+                run.routed.append(f"{route.function}:{route.rule}")
+                run.results.append(self.app.invoke(route.function, event))
         return run
 
-    def remediation_route(self) -> str:
-        if self.app.has("remediate"):
-            return "template rule -> functions/remediate"
-        return "byok.remediation.executor.remediate (template has no remediate function yet)"
-
-    def remediate_fallback(self, event: Mapping[str, Any]) -> list[dict[str, str]]:
-        """What the ``remediate`` function does, called directly (no function in the template)."""
-        from byok.notify import Notifier
-        from byok.remediation import HealthChange
-        from byok.remediation.executor import RemediationDeps, remediate
-
-        if self._fallback is None:
-            world = self.world
-            self._fallback = RemediationDeps(
-                store=world.store,
-                notifier=Notifier(world.client(PLATFORM, "sns"), world.topic_arn),
-                events=world.client(PLATFORM, "events"),
-                rds_for=lambda region: world.client(PLATFORM, "rds"),
-                event_bus=None,  # default bus, as HEALTH_EVENT_BUS in template.yaml
-            )
-        change = HealthChange.from_detail(event["detail"])
-        return [r.to_dict() for r in remediate(change, self._fallback)]
+    def health_routes(self) -> list[str]:
+        """The rules a health change matches (shown in the output's header)."""
+        probe = {"source": "byok.guard", "detail-type": HEALTH_CHANGED, "detail": {}}
+        return [f"{r.function}:{r.rule}" for r in self.app.routes_for(probe, "default")]
 
     def _take_all(self, url: str) -> list[dict[str, Any]]:
         """Every message body (JSON) waiting in a queue, deleted once read."""

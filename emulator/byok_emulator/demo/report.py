@@ -82,7 +82,7 @@ def summary(run: DemoRun, picture: Path | None) -> str:
     lines = [
         "byok-guard demo: customer 111122223333 (keys from customer/byok-keys.yaml), "
         "platform 444455556666 (template.yaml functions, in-process)",
-        f"emulator {run.endpoint_url}; health changes -> {run.remediation_via}",
+        f"emulator {run.endpoint_url}; health changes -> {run.remediation_via} (template rule)",
         "",
         table(run),
         "",

@@ -147,7 +147,7 @@ def _run(
         setup_ms=setup_ms,
         total_ms=(time.perf_counter() - started) * 1000,
         endpoint_url=server.endpoint_url,
-        remediation_via=pipeline.remediation_route(),
+        remediation_via=", ".join(pipeline.health_routes()) or "no rule",
         incidents=incidents,
     )
 
@@ -200,7 +200,7 @@ def _step(index: int, scenario: Scenario, step: Step, ctx: Context) -> StepResul
         step=step.name,
         title=step.title,
         event=" + ".join(d.event for d in deliveries),
-        routed=[name for d in deliveries for name in d.routed],
+        routed=[name for d in deliveries for name in d.routed] + remediation.routed,
         flag=flag.status.value if flag else None,
         reasons=list(flag.reasons) if flag else [],
         fix=flag.fix if flag else None,
@@ -217,6 +217,8 @@ def _step(index: int, scenario: Scenario, step: Step, ctx: Context) -> StepResul
     for delivery in deliveries:
         if delivery.forwarded and not delivery.routed:
             failures.append(f"{delivery.event}: no rule routed it")
+    if remediation.unrouted_health_changes:
+        failures.append(f"{remediation.unrouted_health_changes} health change(s) reached no rule")
     failures.extend(_unmet(result))
     return result
 
@@ -225,7 +227,7 @@ def _actions(run: RemediationRun) -> list[str]:
     """Remediation steps that did something (``done`` / ``failed``), e.g. ``pause_writes``."""
     out: list[str] = []
     for item in run.results:
-        records = item if isinstance(item, list) else (item or {}).get("results", [item])
+        records = (item or {}).get("steps", [])  # the remediate function's answer
         for record in records if isinstance(records, list) else []:
             if isinstance(record, dict) and record.get("result") in ("done", "failed"):
                 action = str(record.get("action"))

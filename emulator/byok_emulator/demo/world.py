@@ -44,7 +44,7 @@ ROLE_ARN = f"arn:aws:iam::{PLATFORM}:role/{ROLE_NAME}"
 BUS_NAME = "byok-guard"  # template.yaml parameter EventBusName (default)
 BUS_ARN = f"arn:aws:events:{REGION}:{PLATFORM}:event-bus/{BUS_NAME}"
 BUCKET = "byok-acme-prod-data"
-CLUSTER = "acme-prod-aurora"
+CLUSTER = "byok-acme-prod-aurora"  # template.yaml ClusterNamePrefix (byok-): remediate may start it
 STACK = "byok-keys-acme-prod"
 CUSTOMER_TEMPLATE = ROOT / "customer" / "byok-keys.yaml"
 #: physical names of the template's tables (store.create_tables creates them)
@@ -53,7 +53,6 @@ TABLES = {
     "AuditTable": "byok-audit",
     "IdempotencyTable": "byok-idempotency",
 }
-FALLBACK_TOPIC = "byok-customer-notifications"
 INBOX_QUEUE = "demo-customer-inbox"
 HEALTH_CAPTURE_QUEUE = "demo-default-bus-capture"
 
@@ -99,7 +98,7 @@ class DemoWorld:
     aurora_key_arn: str
     app: PlatformApp
     store: Any  # byok.store.Store
-    topic_arn: str
+    topic_arns: list[str]
     inbox_url: str
     capture_url: str
     queue_urls: dict[str, str]
@@ -153,7 +152,7 @@ class DemoWorld:
             log=log,
             extra_env={"POWERTOOLS_TRACE_DISABLED": "true"},
         )
-        topics = _notification_topics(platform, app)
+        topics = _notification_topics(app)
         inbox_url = _customer_inbox(platform, topics)
         store = Store(TABLES["EnvironmentsTable"], TABLES["AuditTable"], client=dynamodb)
         return cls(
@@ -164,7 +163,7 @@ class DemoWorld:
             aurora_key_arn=aurora_key,
             app=app,
             store=store,
-            topic_arn=topics[0],
+            topic_arns=topics,
             inbox_url=inbox_url,
             capture_url=capture_url,
             queue_urls=queue_urls,
@@ -396,15 +395,13 @@ def _health_capture(platform: boto3.session.Session) -> str:
     return str(url)
 
 
-def _notification_topics(platform: boto3.session.Session, app: PlatformApp) -> list[str]:
-    """The SNS topics the remediate function's environment names (its customer notifications),
-    else one of the demo's own while the template has no remediate function yet."""
-    if app.has("remediate"):
-        env = app.environment("remediate")
-        topics = sorted({v for v in env.values() if v.startswith("arn:aws:sns:")})
-        if topics:
-            return topics
-    return [str(platform.client("sns").create_topic(Name=FALLBACK_TOPIC)["TopicArn"])]
+def _notification_topics(app: PlatformApp) -> list[str]:
+    """The SNS topics the remediate function's environment names: its customer notifications."""
+    if not app.has("remediate"):
+        return []
+    return sorted(
+        {v for v in app.environment("remediate").values() if v.startswith("arn:aws:sns:")}
+    )
 
 
 def _customer_inbox(platform: boto3.session.Session, topics: list[str]) -> str:
