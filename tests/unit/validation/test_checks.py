@@ -314,3 +314,34 @@ def test_recoverable_cluster_with_key_enabled_again_only_needs_a_start():
     )
     (check,) = [c for c in run(facts).checks if c.check_id == "aurora-cluster"]
     assert check.reason == "CLUSTER_INACCESSIBLE_RECOVERABLE"
+
+
+def test_deletion_date_from_the_event_when_describe_key_is_denied():
+    from byok.models import Trigger, TriggerKind
+
+    denied = FactError("AccessDeniedException", "no DescribeKey", transient=False)
+    probe = S3ProbeFacts(
+        "platform-data",
+        "k",
+        ok=False,
+        failed_step="put",
+        error=FactError("KMSInvalidStateException", f"{S3_KEY} is pending deletion.", False),
+    )
+    facts = with_key(
+        replace(healthy_facts(), s3_probe=probe), Purpose.S3, metadata=None, metadata_error=denied
+    )
+    trigger = Trigger(
+        TriggerKind.API_CALL,
+        S3_KEY,
+        "111122223333",
+        "eu-west-1",
+        "ScheduleKeyDeletion",
+        "2026-11-25T04:00:00Z",
+        "e1",
+        evidence={"deletionDate": "Dec 2, 2026, 4:00:00 AM", "pendingWindowInDays": 7},
+    )
+    report = validate(environment(), facts, platform_role_arn=ROLE, now=NOW, trigger=trigger)
+    (check,) = [c for c in report.checks if c.check_id == "s3-probe"]
+    assert check.reason == "KEY_PENDING_DELETION"
+    assert check.evidence["deletion_date"] == "Dec 2, 2026, 4:00:00 AM"
+    assert check.impact is HealthStatus.KEY_UNUSABLE

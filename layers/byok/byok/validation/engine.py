@@ -36,7 +36,7 @@ def validate(
     """Validate one environment from its facts; ``now`` is the report's ``checked_at``."""
     role = str(RoleArn.parse(platform_role_arn, "platform_role_arn"))
     now = now if now.tzinfo else now.replace(tzinfo=UTC)
-    ctx = CheckContext(env=env, facts=facts, platform_role_arn=role, now=now)
+    ctx = CheckContext(env=env, facts=facts, platform_role_arn=role, now=now, trigger=trigger)
     results: list[CheckResult] = []
     for check in REGISTRY.values():
         for purpose in check.purposes:

@@ -15,7 +15,7 @@ from datetime import datetime
 from typing import Any, ClassVar, Final
 
 from byok.errors import InputError
-from byok.models import CheckResult, CheckStatus, Environment, HealthStatus, Purpose
+from byok.models import CheckResult, CheckStatus, Environment, HealthStatus, Purpose, Trigger
 from byok.reasons import get_reason
 from byok.validation.facts import FactError, Facts, KeyFacts
 
@@ -51,9 +51,19 @@ class CheckContext:
     facts: Facts
     platform_role_arn: str
     now: datetime
+    #: what asked for this validation: never changes a verdict, may add evidence (a date)
+    trigger: Trigger | None = None
 
     def key(self, purpose: Purpose) -> KeyFacts:
         return self.facts.keys.get(purpose) or KeyFacts(purpose, self.env.key_arn(purpose))
+
+    def event_deletion_date(self, key_arn: str) -> str | None:
+        """The deletion date a ScheduleKeyDeletion event carried for this key, if any."""
+        t = self.trigger
+        if t is None or t.key_arn != key_arn or t.event_name != "ScheduleKeyDeletion":
+            return None
+        value = t.evidence.get("deletionDate")
+        return str(value) if value else None
 
 
 class Check(ABC):
@@ -112,6 +122,13 @@ class Check(ABC):
         fix = entry.fix(**values) if entry.fix_fields() <= values.keys() else None
         if isinstance(error, FactError):
             error = error.context
+        evidence = dict(evidence or {})
+        if reason == "KEY_PENDING_DELETION" and "deletion_date" not in evidence:
+            date = ctx.event_deletion_date(ctx.env.key_arn(purpose))
+            if date:
+                evidence.update(
+                    deletion_date=date, deletion_date_source="ScheduleKeyDeletion event"
+                )
         return CheckResult(
             self.id,
             status,
