@@ -25,24 +25,19 @@ from aws_lambda_powertools.metrics import MetricUnit
 
 from byok.errors import ByokError, EventError
 from byok.events import is_ignorable, normalise
+from byok.lambda_support import cached_deps, handle_error, service_deps
 
 if TYPE_CHECKING:
     from aws_lambda_powertools.utilities.idempotency import IdempotencyConfig
     from aws_lambda_powertools.utilities.typing import LambdaContext
-
-    from byok.service import Deps
 
 logger = Logger()
 tracer = Tracer()
 metrics = Metrics()
 
 
-@cache
-def _deps() -> Deps:
-    """The service dependencies, built once per container from template.yaml's env vars."""
-    from byok.service import Deps
-
-    return Deps.from_environment()
+#: the service dependencies, built on first use, once per container, from template.yaml's env
+_deps = cached_deps(service_deps)
 
 
 @cache
@@ -91,9 +86,9 @@ def handler(event: Mapping[str, Any], context: LambdaContext) -> dict[str, Any]:
         reason = is_ignorable(event)
         trigger = None if reason else normalise(event)
     except EventError as exc:
-        metrics.add_metric(name="InvalidEvents", unit=MetricUnit.Count, value=1)
-        logger.error("invalid event", extra={"error": exc.to_dict(), "event_id": event_id})
-        return {"status": "error", "event_id": event_id, "error": exc.to_dict()}
+        return handle_error(
+            exc, logger, metrics, "InvalidEvents", message="invalid event", event_id=event_id
+        )
     if trigger is None:
         metrics.add_metric(name="IgnoredEvents", unit=MetricUnit.Count, value=1)
         logger.info("event ignored", extra={"reason": reason, "event_id": event_id})
@@ -118,13 +113,8 @@ def handler(event: Mapping[str, Any], context: LambdaContext) -> dict[str, Any]:
         config, validate = _idempotency()
         config.register_lambda_context(context)
         result = validate(trigger=trigger.to_dict(), request_id=context.aws_request_id)
-    except ByokError as exc:
-        if exc.retryable:
-            logger.warning("transient failure, Lambda will retry", extra={"error": exc.to_dict()})
-            raise
-        metrics.add_metric(name="FailedEvents", unit=MetricUnit.Count, value=1)
-        logger.error("event not handled", extra={"error": exc.to_dict(), **summary})
-        return {"status": "error", **summary, "error": exc.to_dict()}
+    except ByokError as exc:  # retryable: raised again (Lambda retries, then the DLQ)
+        return handle_error(exc, logger, metrics, "FailedEvents", **summary)
 
     duplicate = result["request_id"] != context.aws_request_id
     name = "DuplicateEvents" if duplicate else "ValidatedEvents"

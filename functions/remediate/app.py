@@ -27,12 +27,12 @@ from aws_lambda_powertools import Logger, Metrics, Tracer
 from aws_lambda_powertools.metrics import MetricUnit
 
 from byok.errors import ByokError, EventError
-from byok.lambda_support import cached_deps, handle_error
+from byok.lambda_support import cached_deps, handle_error, remediation_deps
 
 if TYPE_CHECKING:
     from aws_lambda_powertools.utilities.typing import LambdaContext
 
-    from byok.remediation.executor import RemediationDeps, StepResult
+    from byok.remediation.executor import StepResult
 
 logger = Logger()
 tracer = Tracer()
@@ -42,13 +42,8 @@ HEALTH_CHANGED = ("byok.guard", "BYOK Environment Health Changed")
 SCHEDULED = ("aws.events", "Scheduled Event")
 
 
-def _remediation_deps() -> RemediationDeps:
-    from byok.remediation.executor import RemediationDeps
-
-    return RemediationDeps.from_environment()
-
-
-_deps = cached_deps(_remediation_deps)
+#: built on first use, once per container, from template.yaml's env vars
+_deps = cached_deps(remediation_deps)
 
 
 def _kind(event: object) -> tuple[str, str]:

@@ -10,31 +10,26 @@ retries, then the failure destination keeps the event).
 from __future__ import annotations
 
 from collections.abc import Mapping
-from functools import cache
 from typing import TYPE_CHECKING, Any
 
 from aws_lambda_powertools import Logger, Metrics, Tracer
 from aws_lambda_powertools.metrics import MetricUnit
 
 from byok.errors import ByokError, EventError
+from byok.lambda_support import cached_deps, handle_error, service_deps
 
 if TYPE_CHECKING:
     from aws_lambda_powertools.utilities.typing import LambdaContext
 
     from byok.models import Trigger
-    from byok.service import Deps
 
 logger = Logger()
 tracer = Tracer()
 metrics = Metrics()
 
 
-@cache
-def _deps() -> Deps:
-    """The service dependencies, built once per container from template.yaml's env vars."""
-    from byok.service import Deps
-
-    return Deps.from_environment()
+#: the service dependencies, built on first use, once per container, from template.yaml's env
+_deps = cached_deps(service_deps)
 
 
 def _trigger(event: Mapping[str, Any]) -> Trigger | None:
@@ -59,12 +54,8 @@ def handler(event: Mapping[str, Any], context: LambdaContext) -> dict[str, Any]:
     deps = _deps()  # outside the try: a misconfigured function fails loudly (Errors alarm)
     try:
         enqueued = run_sweep(deps, _trigger(event))
-    except ByokError as exc:
-        if exc.retryable:
-            logger.warning("transient failure, Lambda will retry", extra={"error": exc.to_dict()})
-            raise
-        logger.error("sweep failed", extra={"error": exc.to_dict()})
-        return {"status": "error", "event_id": event_id, "error": exc.to_dict()}
+    except ByokError as exc:  # retryable: raised again (Lambda retries, then the DLQ)
+        return handle_error(exc, logger, message="sweep failed", event_id=event_id)
     metrics.add_metric(name="SweepEnqueued", unit=MetricUnit.Count, value=enqueued)
     logger.info("sweep done", extra={"enqueued": enqueued})
     return {"status": "ok", "event_id": event_id, "enqueued": enqueued}

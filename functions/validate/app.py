@@ -10,7 +10,6 @@ logged and counted, then acknowledged: redelivery cannot fix it.
 from __future__ import annotations
 
 from collections.abc import Mapping
-from functools import cache
 from typing import TYPE_CHECKING, Any
 
 from aws_lambda_powertools import Logger, Metrics, Tracer
@@ -22,12 +21,12 @@ from aws_lambda_powertools.utilities.batch import (
 )
 
 from byok.errors import ByokError
+from byok.lambda_support import cached_deps, service_deps
 
 if TYPE_CHECKING:
     from aws_lambda_powertools.utilities.data_classes.sqs_event import SQSRecord
     from aws_lambda_powertools.utilities.typing import LambdaContext
 
-    from byok.service import Deps
 
 logger = Logger()
 tracer = Tracer()
@@ -35,12 +34,8 @@ metrics = Metrics()
 processor = BatchProcessor(event_type=EventType.SQS)
 
 
-@cache
-def _deps() -> Deps:
-    """The service dependencies, built once per container from template.yaml's env vars."""
-    from byok.service import Deps
-
-    return Deps.from_environment()
+#: the service dependencies, built on first use, once per container, from template.yaml's env
+_deps = cached_deps(service_deps)
 
 
 @tracer.capture_method(capture_response=False)

@@ -11,13 +11,17 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from functools import cache
-from typing import Any, Protocol, TypeVar
+from typing import TYPE_CHECKING, Any, Protocol, TypeVar
 
 from byok.errors import ByokError
 
+if TYPE_CHECKING:
+    from byok.remediation.executor import RemediationDeps
+    from byok.service import Deps
+
 T = TypeVar("T")
 
-__all__ = ["cached_deps", "handle_error"]
+__all__ = ["cached_deps", "handle_error", "remediation_deps", "service_deps"]
 
 
 class _Logger(Protocol):
@@ -36,6 +40,21 @@ def cached_deps(factory: Callable[[], T]) -> Callable[[], T]:
     on first use too. A factory that raises (a missing env var) is not cached: the next invocation
     tries again and fails as loudly."""
     return cache(factory)
+
+
+def service_deps() -> Deps:
+    """``byok.service.Deps`` from the environment (uncached: wrap it in ``cached_deps`` in the
+    handler module, so each loaded handler, and each test's fresh import, has its own)."""
+    from byok.service import Deps
+
+    return Deps.from_environment()
+
+
+def remediation_deps() -> RemediationDeps:
+    """``byok.remediation.executor.RemediationDeps`` from the environment (uncached, as above)."""
+    from byok.remediation.executor import RemediationDeps
+
+    return RemediationDeps.from_environment()
 
 
 def handle_error(
