@@ -283,3 +283,17 @@ def test_scheduled_run_sends_a_deletion_reminder_once(
     assert second["steps"] == []
     metrics = _metrics(capsys.readouterr().out)
     assert metrics == {"RemediationSteps": 1.0, "SkippedRemediationSteps": 1.0}
+
+
+def test_remediate_without_its_topic_fails_loudly(
+    world: World, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A misconfigured function is an invocation error (retried, then the failure queue and
+    its alarm), never a health change silently dropped; nothing was done."""
+    from byok.errors import InputError
+
+    monkeypatch.delenv("NOTIFICATION_TOPIC_ARN")
+    with pytest.raises(InputError, match="NOTIFICATION_TOPIC_ARN"):
+        _run("remediate", _remediate_sample("key_disabled", world), monkeypatch)
+    assert world.store.writes_paused(world.env.environment_id) is False
+    assert _remediation_audit(world) == []
