@@ -6,7 +6,7 @@ from __future__ import annotations
 import contextlib
 from typing import Any
 
-from event_samples import EVENTS_DIR, load
+from event_samples import load, trigger_sample_names
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
@@ -15,11 +15,7 @@ from byok.events import is_ignorable, normalise, trigger_from_dict
 from byok.identifiers import KeyArn, validate_account_id, validate_region
 from byok.models import Trigger
 
-SAMPLES = [
-    load(p.relative_to(EVENTS_DIR).with_suffix("").as_posix())
-    for p in sorted(EVENTS_DIR.glob("*/*.json"))
-    if p.parent.name != "validate"
-]
+SAMPLES = [load(name) for name in trigger_sample_names()]
 
 json_scalars = st.none() | st.booleans() | st.integers() | st.floats(allow_nan=False) | st.text()
 json_values = st.recursive(

@@ -6,16 +6,12 @@ import hashlib
 import json
 
 import pytest
-from event_samples import EVENTS_DIR, load
+from event_samples import EVENTS_DIR, load, trigger_sample_names
 
 from byok.events import SHAPES, normalise, trigger_from_dict
 from byok.models import Trigger
 
-EVENTBRIDGE_FILES = sorted(
-    p.relative_to(EVENTS_DIR).with_suffix("").as_posix()
-    for p in EVENTS_DIR.glob("*/*.json")
-    if p.parent.name != "validate"
-)
+EVENTBRIDGE_FILES = trigger_sample_names()
 #: shapes without a deployed function to receive them (built by the CLI / tests instead)
 NO_SAMPLE_NEEDED = {("byok.manual", "BYOK Manual Validation")}
 

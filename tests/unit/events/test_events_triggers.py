@@ -5,17 +5,13 @@ from __future__ import annotations
 from datetime import UTC, datetime
 
 import pytest
-from event_samples import EVENTS_DIR, S3_KEY, load
+from event_samples import S3_KEY, load, trigger_sample_names
 
 from byok.errors import EventError
 from byok.events import manual_trigger, normalise, trigger_from_dict
 from byok.models import TriggerKind
 
-NAMES = sorted(
-    p.relative_to(EVENTS_DIR).with_suffix("").as_posix()
-    for p in EVENTS_DIR.glob("*/*.json")
-    if p.parent.name != "validate"
-)
+NAMES = trigger_sample_names()
 
 
 @pytest.mark.parametrize("name", NAMES)
