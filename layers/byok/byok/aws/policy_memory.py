@@ -5,7 +5,8 @@ can never read a customer's key policy itself; the only copy it gets is the one 
 ``PutKeyPolicy`` CloudTrail event carries. Remembering it lets the sweep (which has no event)
 keep judging the policy, e.g. keep an Aurora environment AT_RISK after a policy removed the
 platform. Writes are conditional on the event time, so a late, older event never replaces a
-newer policy. Item: ``pk = KEY#<key arn>``, ``sk = POLICY`` in the environments table (beside the
+newer policy (a tie within CloudTrail's one-second resolution goes to the later delivery).
+Item: ``pk = KEY#<key arn>``, ``sk = POLICY`` in the environments table (beside the
 key's ``CLAIM``).
 """
 
@@ -40,7 +41,10 @@ class PolicyMemory:
                     "event_time": {"S": event_time},
                     "event_id": {"S": event_id},
                 },
-                ConditionExpression="attribute_not_exists(pk) OR event_time < :t",
+                # "<=": CloudTrail times have one-second resolution, so two PutKeyPolicy calls
+                # in the same second tie; the one delivered last (almost always the later call)
+                # wins rather than the second edit being dropped
+                ConditionExpression="attribute_not_exists(pk) OR event_time <= :t",
                 ExpressionAttributeValues={":t": {"S": event_time}},
             )
         except ClientError as exc:
