@@ -145,6 +145,9 @@ def handler(event: Mapping[str, Any], context: LambdaContext) -> dict[str, Any]:
         return handle_error(
             exc, logger, metrics, "InvalidEvents", message="invalid event", event_id=event_id
         )
+    # one data point per run of each kind, so a quiet run (nothing due) still reports itself
+    runs = "ScheduledRemediationRuns" if kind == SCHEDULED else "HealthChangeRemediationRuns"
+    metrics.add_metric(name=runs, unit=MetricUnit.Count, value=1)
     if kind == SCHEDULED:
         return _scheduled(event_id)
     return _health_changed(event, event_id)

@@ -10,10 +10,10 @@ from __future__ import annotations
 import json
 from datetime import UTC, datetime
 
-import sam_template
 from moto.events.models import EventPattern
 
 from byok.events import normalise
+from byok_emulator import sam_template
 from byok_emulator.demo.events import (
     cloudtrail_display_date,
     event_time,

@@ -24,7 +24,8 @@ from pathlib import Path
 from typing import Any
 
 import byok_world as bw
-import sam_template
+
+from byok_emulator import sam_template
 
 EVENTS = sam_template.ROOT / "events"
 EXPECTED = Path(__file__).resolve().parent / "expected"

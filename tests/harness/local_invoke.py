@@ -38,7 +38,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-import sam_template
+from byok_emulator import sam_template
 
 INVOKE_PATH = "/2015-03-31/functions/function/invocations"
 

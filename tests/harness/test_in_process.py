@@ -11,7 +11,6 @@ from typing import Any
 
 import byok_world as bw
 import pytest
-import sam_template
 from byok_world import World, build_world
 from harness_world import EVENTS, notification_topic
 from local_invoke import invoke_in_process, load_handler_module
@@ -20,6 +19,7 @@ from moto import mock_aws
 import byok_emulator
 from byok.health import HealthFlag
 from byok.models import HealthStatus
+from byok_emulator import sam_template
 
 TEMPLATE = sam_template.load()
 SPECS = sam_template.functions(TEMPLATE)
@@ -186,7 +186,11 @@ def test_remediate_acts_once_however_often_the_event_is_delivered(
     assert world.store.writes_paused(world.env.environment_id) is True
     assert _remediation_audit(world) == [("pause_writes", "done"), ("notify", "done")]
     metrics = _metrics(capsys.readouterr().out)  # the last value of each metric
-    assert metrics == {"RemediationSteps": 2.0, "SkippedRemediationSteps": 1.0}
+    assert metrics == {
+        "HealthChangeRemediationRuns": 1.0,
+        "RemediationSteps": 2.0,
+        "SkippedRemediationSteps": 1.0,
+    }
 
 
 def test_remediate_raises_on_a_transient_failure_and_the_retry_finishes(
@@ -282,7 +286,11 @@ def test_scheduled_run_sends_a_deletion_reminder_once(
     ]
     assert second["steps"] == []
     metrics = _metrics(capsys.readouterr().out)
-    assert metrics == {"RemediationSteps": 1.0, "SkippedRemediationSteps": 1.0}
+    assert metrics == {
+        "ScheduledRemediationRuns": 1.0,
+        "RemediationSteps": 1.0,
+        "SkippedRemediationSteps": 1.0,
+    }
 
 
 def test_remediate_without_its_topic_fails_loudly(

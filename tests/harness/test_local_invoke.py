@@ -18,11 +18,10 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-import sam_template
 from harness_world import EVENTS, EXPECTED, HarnessWorld, matches
 from local_invoke import LocalFunction, lambda_environment
 
-from byok_emulator import faults
+from byok_emulator import faults, sam_template
 
 TEMPLATE = sam_template.load()
 SPECS = sam_template.functions(TEMPLATE)

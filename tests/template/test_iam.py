@@ -14,7 +14,8 @@ from collections.abc import Iterator, Mapping
 from typing import Any
 
 import pytest
-import sam_template
+
+from byok_emulator import sam_template
 
 #: actions AWS requires ``Resource: "*"`` for (no resource-level permissions), with the reason
 STAR_RESOURCE_ALLOWED: dict[str, str] = {

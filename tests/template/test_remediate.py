@@ -12,7 +12,6 @@ import json
 from typing import Any
 
 import pytest
-import sam_template
 from moto.events.models import EventPattern
 
 from byok.health import EVENT_DETAIL_TYPE, EVENT_SOURCE
@@ -25,6 +24,7 @@ from byok.remediation.executor import (
     WRITES_RESUMED,
     parse_reminder_days,
 )
+from byok_emulator import sam_template
 
 TEMPLATE = sam_template.load()
 RES = TEMPLATE["Resources"]

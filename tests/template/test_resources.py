@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from typing import Any
 
-import sam_template
+from byok_emulator import sam_template
 
 TEMPLATE = sam_template.load()
 RES = TEMPLATE["Resources"]

@@ -14,10 +14,10 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-import sam_template
 from moto.events.models import EventPattern
 
 from byok.events import KEY_HEALTH_API_CALLS, KEY_HEALTH_SERVICE_EVENTS, SHAPES
+from byok_emulator import sam_template
 
 ACCOUNTS = {
     "PlatformRoleArn": "arn:aws:iam::444455556666:role/byok-platform",

@@ -7,7 +7,7 @@ matcher; each function runs with the ``Environment`` the template gives it (Glob
 intrinsics resolved for the demo's physical ids). A function added to the template (``remediate``)
 is picked up without changing the demo.
 
-The template is read and resolved by ``tests/support/sam_template.py`` (the loader and intrinsic
+The template is read and resolved by ``byok_emulator.sam_template`` (the loader and intrinsic
 resolver the template tests use), so the demo routes exactly as those tests verified.
 Handlers are imported from ``functions/<name>/app.py`` once per run (a cold start on first use,
 warm afterwards, as a Lambda container) and invoked in this process with the function's
@@ -21,7 +21,6 @@ import copy
 import importlib.util
 import json
 import os
-import sys
 import types
 import uuid
 from collections.abc import Iterator, Mapping
@@ -31,24 +30,17 @@ from typing import IO, Any
 
 ROOT = Path(__file__).resolve().parents[3]
 TEMPLATE = ROOT / "template.yaml"
-SAM_TEMPLATE_MODULE = ROOT / "tests" / "support" / "sam_template.py"
 
 
 def sam_template() -> types.ModuleType:
-    """``tests/support/sam_template.py`` (a source checkout is needed: the demo deploys it)."""
-    name = "byok_demo_sam_template"
-    if name in sys.modules:
-        return sys.modules[name]
-    if not SAM_TEMPLATE_MODULE.exists():
+    """The template reader shared with the template tests and the local-invoke harness."""
+    from byok_emulator import sam_template as module
+
+    if not TEMPLATE.exists():
         raise RuntimeError(
-            f"{SAM_TEMPLATE_MODULE} is missing: `byok demo` runs from a source checkout of "
-            "byok-guard (it deploys template.yaml, functions/ and customer/byok-keys.yaml)"
+            f"{TEMPLATE} is missing: `byok demo` runs from a source checkout of byok-guard "
+            "(it deploys template.yaml, functions/ and customer/byok-keys.yaml)"
         )
-    spec = importlib.util.spec_from_file_location(name, SAM_TEMPLATE_MODULE)
-    assert spec is not None and spec.loader is not None
-    module = importlib.util.module_from_spec(spec)
-    sys.modules[name] = module
-    spec.loader.exec_module(module)
     return module
 
 

@@ -1,6 +1,7 @@
 """``template.yaml`` as data, for the template tests and the local-invoke harness.
 
-Why here: both ``tests/template`` and ``tests/harness`` must read the template the way AWS does
+Why here (in ``byok_emulator``, beside the demo, not in the Lambda layer): the template tests,
+the local-invoke harness and ``byok demo`` must all read the template the way AWS does
 (CloudFormation tags such as ``!Ref``/``!GetAtt``, SAM Globals merged into each function, conditions
 evaluated for given parameter values), and neither may keep its own copy of that logic.
 
