@@ -32,13 +32,13 @@ import tempfile
 import time
 import urllib.error
 import urllib.request
-import uuid
 from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 from byok_emulator import sam_template
+from byok_emulator.platform_side import LambdaContext
 
 INVOKE_PATH = "/2015-03-31/functions/function/invocations"
 
@@ -242,29 +242,6 @@ class LocalFunction:
 # --- in-process invoker (faster unit tests of the handlers) ------------------------------------
 
 
-@dataclass
-class FakeContext:
-    """The attributes Powertools reads from a ``LambdaContext``."""
-
-    function_name: str
-    memory_limit_in_mb: int = 512
-    aws_request_id: str = ""
-    invoked_function_arn: str = ""
-    function_version: str = "$LATEST"
-    log_group_name: str = ""
-    log_stream_name: str = ""
-    remaining_ms: int = 60_000
-
-    def __post_init__(self) -> None:
-        self.aws_request_id = self.aws_request_id or str(uuid.uuid4())
-        self.invoked_function_arn = self.invoked_function_arn or (
-            f"arn:aws:lambda:eu-west-1:444455556666:function:{self.function_name}"
-        )
-
-    def get_remaining_time_in_millis(self) -> int:
-        return self.remaining_ms
-
-
 def load_handler_module(spec: sam_template.FunctionSpec) -> Any:
     """A fresh import of the function's module (a cold start): nothing cached from before."""
     import importlib.util
@@ -283,4 +260,9 @@ def load_handler_module(spec: sam_template.FunctionSpec) -> Any:
 def invoke_in_process(module: Any, spec: sam_template.FunctionSpec, event: Any) -> Any:
     """Call the handler of an already loaded module (set its environment first)."""
     handler = getattr(module, spec.handler.rpartition(".")[2])
-    return json.loads(json.dumps(handler(event, FakeContext(spec.logical_id, spec.memory))))
+    context = LambdaContext(
+        spec.logical_id,
+        spec.memory,
+        invoked_function_arn=f"arn:aws:lambda:eu-west-1:444455556666:function:{spec.logical_id}",
+    )
+    return json.loads(json.dumps(handler(event, context)))

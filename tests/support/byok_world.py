@@ -25,6 +25,12 @@ from typing import Any
 
 import boto3
 
+from byok_emulator.platform_side import (
+    create_encrypted_bucket,
+    create_encrypted_cluster,
+    create_platform_role,
+)
+
 CUSTOMER = "111122223333"
 PLATFORM = "444455556666"
 REGION = "eu-west-1"
@@ -181,45 +187,9 @@ def build_world(*, register: bool = True) -> World:
         kms.put_key_policy(KeyId=arn, PolicyName="default", Policy=json.dumps(policy))
         kms.enable_key_rotation(KeyId=arn)
 
-    iam = platform.client("iam")
-    iam.create_role(
-        RoleName=ROLE_NAME,
-        AssumeRolePolicyDocument=json.dumps(
-            {
-                "Version": "2012-10-17",
-                "Statement": [
-                    {
-                        "Effect": "Allow",
-                        "Principal": {"AWS": f"arn:aws:iam::{PLATFORM}:root"},
-                        "Action": "sts:AssumeRole",
-                    }
-                ],
-            }
-        ),
-    )
-    s3 = platform.client("s3")
-    s3.create_bucket(Bucket=BUCKET, CreateBucketConfiguration={"LocationConstraint": REGION})
-    s3.put_bucket_encryption(
-        Bucket=BUCKET,
-        ServerSideEncryptionConfiguration={
-            "Rules": [
-                {
-                    "ApplyServerSideEncryptionByDefault": {
-                        "SSEAlgorithm": "aws:kms",
-                        "KMSMasterKeyID": s3_key,
-                    }
-                }
-            ]
-        },
-    )
-    platform.client("rds").create_db_cluster(
-        DBClusterIdentifier=CLUSTER,
-        Engine="aurora-postgresql",
-        MasterUsername="platform",
-        MasterUserPassword="not-a-real-password-1",
-        StorageEncrypted=True,
-        KmsKeyId=aurora_key,
-    )
+    create_platform_role(platform, ROLE_NAME, PLATFORM)
+    create_encrypted_bucket(platform, BUCKET, REGION, s3_key)
+    create_encrypted_cluster(platform, CLUSTER, aurora_key)
 
     create_tables(platform.client("dynamodb"), ENVIRONMENTS_TABLE, AUDIT_TABLE, IDEMPOTENCY_TABLE)
     store = Store(ENVIRONMENTS_TABLE, AUDIT_TABLE, client=platform.client("dynamodb"))

@@ -22,11 +22,12 @@ import importlib.util
 import json
 import os
 import types
-import uuid
 from collections.abc import Iterator, Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 from typing import IO, Any
+
+from byok_emulator.platform_side import LambdaContext
 
 ROOT = Path(__file__).resolve().parents[3]
 TEMPLATE = ROOT / "template.yaml"
@@ -78,23 +79,6 @@ def matches(pattern: Mapping[str, Any] | str, event: Mapping[str, Any]) -> bool:
         if compiled.matches_event(projected):
             return True
     return False
-
-
-@dataclass
-class LambdaContext:
-    """The attributes Powertools reads from the Lambda context object."""
-
-    function_name: str
-    memory_limit_in_mb: int = 512
-    aws_request_id: str = field(default_factory=lambda: str(uuid.uuid4()))
-    invoked_function_arn: str = ""
-    function_version: str = "$LATEST"
-    log_group_name: str = ""
-    log_stream_name: str = ""
-    timeout_ms: int = 60_000
-
-    def get_remaining_time_in_millis(self) -> int:
-        return self.timeout_ms
 
 
 class PlatformApp:

@@ -33,6 +33,12 @@ from typing import IO, Any
 
 import boto3
 
+from byok_emulator.platform_side import (
+    create_encrypted_bucket,
+    create_encrypted_cluster,
+    create_platform_role,
+)
+
 from .platform import ROOT, PlatformApp
 
 CUSTOMER = "111122223333"
@@ -138,9 +144,9 @@ class DemoWorld:
         refs.update(TABLES)
         refs["ByokEventBus"] = BUS_NAME
         attrs[("ByokEventBus", "Arn")] = bus_arn
-        _platform_role(platform)
-        _bucket(platform, s3_key)
-        _cluster(platform, aurora_key)
+        create_platform_role(platform, ROLE_NAME, PLATFORM)
+        create_encrypted_bucket(platform, BUCKET, REGION, s3_key)
+        create_encrypted_cluster(platform, CLUSTER, aurora_key)
         capture_url = _health_capture(platform)
 
         app = PlatformApp(
@@ -332,54 +338,6 @@ def _template_resources(
             refs[logical] = arn
             attrs[(logical, "TopicName")] = name
     return refs, attrs, queue_urls
-
-
-def _platform_role(platform: boto3.session.Session) -> None:
-    """The role customers' key policies name; the functions' roles may assume it."""
-    platform.client("iam").create_role(
-        RoleName=ROLE_NAME,
-        AssumeRolePolicyDocument=json.dumps(
-            {
-                "Version": "2012-10-17",
-                "Statement": [
-                    {
-                        "Effect": "Allow",
-                        "Principal": {"AWS": f"arn:aws:iam::{PLATFORM}:root"},
-                        "Action": "sts:AssumeRole",
-                    }
-                ],
-            }
-        ),
-    )
-
-
-def _bucket(platform: boto3.session.Session, s3_key: str) -> None:
-    s3 = platform.client("s3")
-    s3.create_bucket(Bucket=BUCKET, CreateBucketConfiguration={"LocationConstraint": REGION})
-    s3.put_bucket_encryption(
-        Bucket=BUCKET,
-        ServerSideEncryptionConfiguration={
-            "Rules": [
-                {
-                    "ApplyServerSideEncryptionByDefault": {
-                        "SSEAlgorithm": "aws:kms",
-                        "KMSMasterKeyID": s3_key,
-                    }
-                }
-            ]
-        },
-    )
-
-
-def _cluster(platform: boto3.session.Session, aurora_key: str) -> None:
-    platform.client("rds").create_db_cluster(
-        DBClusterIdentifier=CLUSTER,
-        Engine="aurora-postgresql",
-        MasterUsername="platform",
-        MasterUserPassword="demo-only-not-a-secret-1",
-        StorageEncrypted=True,
-        KmsKeyId=aurora_key,
-    )
 
 
 def _health_capture(platform: boto3.session.Session) -> str:
