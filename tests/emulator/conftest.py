@@ -41,17 +41,13 @@ def assume(account: str, role: str, *, endpoint_url: str | None = None) -> boto3
     Sessions share one parent's parsed botocore models (``byok.aws.sessions``): creating clients
     is then cheap enough for per-test fixtures.
     """
-    from byok.aws.sessions import derived_session
+    from byok.aws.sessions import assumed_session
 
-    sts = base_session().client("sts", region_name=REGION, endpoint_url=endpoint_url)
-    creds = sts.assume_role(RoleArn=f"arn:aws:iam::{account}:role/{role}", RoleSessionName="test")[
-        "Credentials"
-    ]
-    return derived_session(
-        _BASE[0],
-        access_key=creds["AccessKeyId"],
-        secret_key=creds["SecretAccessKey"],
-        token=creds["SessionToken"],
+    return assumed_session(
+        base_session(),
+        base_session().client("sts", region_name=REGION, endpoint_url=endpoint_url),
+        role_arn=f"arn:aws:iam::{account}:role/{role}",
+        session_name="test",
         region=REGION,
     )
 

@@ -55,19 +55,15 @@ def admin_session(account: str, region: str = REGION) -> boto3.session.Session:
 
     Sessions derive from one process-wide base session so botocore parses its models once.
     """
-    from byok.aws.sessions import derived_session
+    from byok.aws.sessions import assumed_session
 
     if not _BASE:
         _BASE.append(boto3.session.Session(region_name=region))
-    sts = _BASE[0].client("sts", region_name=region)
-    creds = sts.assume_role(
-        RoleArn=f"arn:aws:iam::{account}:role/admin", RoleSessionName="byok-test-admin"
-    )["Credentials"]
-    return derived_session(
+    return assumed_session(
         _BASE[0],
-        access_key=creds["AccessKeyId"],
-        secret_key=creds["SecretAccessKey"],
-        token=creds["SessionToken"],
+        _BASE[0].client("sts", region_name=region),
+        role_arn=f"arn:aws:iam::{account}:role/admin",
+        session_name="byok-test-admin",
         region=region,
     )
 

@@ -258,16 +258,13 @@ class DemoWorld:
 
 def _account_session(base: boto3.session.Session, account: str) -> boto3.session.Session:
     """A session acting in ``account`` (moto: assume-role into any account gives that account)."""
-    from byok.aws.sessions import derived_session
+    from byok.aws.sessions import assumed_session
 
-    creds = base.client("sts").assume_role(
-        RoleArn=f"arn:aws:iam::{account}:role/demo-admin", RoleSessionName="byok-demo"
-    )["Credentials"]
-    return derived_session(
+    return assumed_session(
         base,
-        access_key=creds["AccessKeyId"],
-        secret_key=creds["SecretAccessKey"],
-        token=creds["SessionToken"],
+        base.client("sts"),
+        role_arn=f"arn:aws:iam::{account}:role/demo-admin",
+        session_name="byok-demo",
         region=REGION,
     )
 

@@ -11,7 +11,7 @@ from __future__ import annotations
 import boto3
 import botocore.session
 
-__all__ = ["derived_session"]
+__all__ = ["assumed_session", "derived_session"]
 
 
 def derived_session(
@@ -31,3 +31,30 @@ def derived_session(
     )
     core.set_credentials(access_key, secret_key, token)
     return boto3.session.Session(botocore_session=core, region_name=region or parent.region_name)
+
+
+def assumed_session(
+    parent: boto3.session.Session,
+    sts: object,
+    *,
+    role_arn: str,
+    session_name: str,
+    region: str | None,
+    duration_seconds: int | None = None,
+) -> boto3.session.Session:
+    """``sts.assume_role(role_arn)`` as a session derived from ``parent`` (models shared).
+
+    ``sts`` is the caller's STS client (its endpoint, retries and timeouts are the caller's).
+    Raises botocore errors as they come: callers classify them.
+    """
+    request: dict[str, object] = {"RoleArn": role_arn, "RoleSessionName": session_name}
+    if duration_seconds is not None:
+        request["DurationSeconds"] = duration_seconds
+    creds = sts.assume_role(**request)["Credentials"]  # type: ignore[attr-defined]
+    return derived_session(
+        parent,
+        access_key=creds["AccessKeyId"],
+        secret_key=creds["SecretAccessKey"],
+        token=creds["SessionToken"],
+        region=region,
+    )

@@ -8,12 +8,11 @@ logged.
 from __future__ import annotations
 
 import re
-from typing import Any
 
 import boto3
 
 from byok.aws.errors import client_config
-from byok.aws.sessions import derived_session
+from byok.aws.sessions import assumed_session
 from byok.identifiers import RoleArn
 
 __all__ = ["assume_platform_role", "session_name"]
@@ -37,15 +36,11 @@ def assume_platform_role(
     """A session acting as the platform role (raises botocore errors; callers classify)."""
     role = str(RoleArn.parse(role_arn, "platform_role_arn"))
     sts = base.client("sts", region_name=region or base.region_name, config=client_config())
-    creds: dict[str, Any] = sts.assume_role(
-        RoleArn=role,
-        RoleSessionName=session_name(environment_id),
-        DurationSeconds=duration_seconds,
-    )["Credentials"]
-    return derived_session(
+    return assumed_session(
         base,
-        access_key=creds["AccessKeyId"],
-        secret_key=creds["SecretAccessKey"],
-        token=creds["SessionToken"],
+        sts,
+        role_arn=role,
+        session_name=session_name(environment_id),
         region=region or base.region_name,
+        duration_seconds=duration_seconds,
     )
