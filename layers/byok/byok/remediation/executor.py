@@ -294,10 +294,9 @@ def _put_event(deps: RemediationDeps, detail_type: str, detail: Mapping[str, Any
     }
     if deps.event_bus:
         entry["EventBusName"] = deps.event_bus
-    answer = deps.events.put_events(Entries=[entry])
-    if answer.get("FailedEntryCount"):
-        failed = answer["Entries"][0]
-        raise TransientError(f"put_events: {failed.get('ErrorCode')}: {failed.get('ErrorMessage')}")
+    from byok.aws.publisher import EventPublisher  # retries failed entries, classifies errors
+
+    EventPublisher(deps.events, deps.event_bus).publish(entry)
 
 
 def incident_report(store: Store, environment_id: str, now: datetime | None = None) -> list[dict]:

@@ -12,6 +12,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
+from byok.health import parse_time
 from byok.remediation.plan import format_duration
 
 HEALTHY = "HEALTHY"
@@ -30,8 +31,8 @@ class Incident:
         return self.closed_at is None
 
     def duration(self, now: datetime | None = None) -> str:
-        start = _time(self.opened_at)
-        end = _time(self.closed_at) if self.closed_at else (now or datetime.now(UTC))
+        start = parse_time(self.opened_at)
+        end = parse_time(self.closed_at) if self.closed_at else (now or datetime.now(UTC))
         return format_duration(end - start)
 
     def to_dict(self, now: datetime | None = None) -> dict[str, Any]:
@@ -86,8 +87,3 @@ def latest_incident_start(records: Iterable[Mapping[str, Any]]) -> str | None:
     """When the latest incident opened: the open one, or the one a HEALTHY change just closed."""
     found = incidents_from_audit(records)
     return found[-1].opened_at if found else None
-
-
-def _time(value: str) -> datetime:
-    parsed = datetime.fromisoformat(value.replace("Z", "+00:00"))
-    return parsed if parsed.tzinfo else parsed.replace(tzinfo=UTC)

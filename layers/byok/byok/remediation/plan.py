@@ -8,8 +8,10 @@ An incident is identified by the time it opened (the first non-HEALTHY status).
 from __future__ import annotations
 
 from collections.abc import Iterable
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 
+from byok.errors import InputError
+from byok.health import parse_time
 from byok.models import HealthStatus
 from byok.remediation.model import (
     CLUSTER_RECOVERABLE,
@@ -141,15 +143,13 @@ def deletion_date_of(problem: Problem | None) -> datetime | None:
 
 
 def _parse_time(value: object) -> datetime | None:
+    """An ISO time, or None for a missing or unreadable one (evidence is best effort)."""
     if not isinstance(value, str):
         return None
     try:
-        parsed = datetime.fromisoformat(value.replace("Z", "+00:00"))
-    except ValueError:
+        return parse_time(value)
+    except InputError:
         return None
-    if parsed.tzinfo is None:
-        parsed = parsed.replace(tzinfo=UTC)
-    return parsed
 
 
 def _duration(start: str, end: str) -> str:
