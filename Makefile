@@ -10,12 +10,13 @@ SAM := $(TOOLS)/sam/bin/sam
 export SAM_CLI_TELEMETRY := 0
 export AWS_DEFAULT_REGION ?= us-east-1
 
-.PHONY: help venv test check lint format demo bench clean tools-sam tools-peers
+.PHONY: help venv test check lint format demo bench soak clean tools-sam tools-peers
 
 help:
 	@echo "make demo   - run the end-to-end demo on the embedded AWS emulator"
 	@echo "make test   - lint, template checks and the whole test suite"
 	@echo "make bench  - benchmarks (bench/), results in docs/benchmarks.md"
+	@echo "make soak   - long property and fuzz runs (tests marked 'property')"
 
 $(BIN)/byok: pyproject.toml
 	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -56,6 +57,10 @@ test: lint check
 
 demo: venv
 	$(BIN)/byok demo
+
+# Long property and fuzz runs: the tests marked `property`, with their soak example counts.
+soak: venv
+	BYOK_SOAK=1 $(BIN)/python -m pytest -m property --hypothesis-show-statistics
 
 bench: venv tools-peers
 	$(BIN)/python bench/policy_bench.py --peers $(TOOLS)/peers/bin/python
