@@ -1,4 +1,4 @@
-"""Example counts for property and fuzz tests: a fast count for `make test`, a long one for `make soak`.
+"""Example counts for property and fuzz tests: fast for `make test`, long for `make soak`.
 
 `make soak` sets ``BYOK_SOAK=1`` and runs only the tests marked ``property``; each such test asks
 ``examples(fast, soak)`` for its hypothesis ``max_examples`` so both counts live beside the test.
