@@ -113,8 +113,6 @@ class World:
 
     def deps(self, **over: Any) -> Any:
         """``byok.service.Deps`` acting as the platform's Lambda role in this world."""
-        from byok.aws.outbox import Outbox
-        from byok.aws.policy_memory import PolicyMemory
         from byok.aws.publisher import EventPublisher
         from byok.health import HealthSettings
         from byok.service import Deps, ServiceSettings
@@ -132,8 +130,6 @@ class World:
             "clock": self.clock,
             "publisher": EventPublisher(self.platform.client("events"), HEALTH_BUS),
             "sqs": self.platform.client("sqs"),
-            "policy_memory": PolicyMemory(ENVIRONMENTS_TABLE, self.store.client),
-            "outbox": Outbox(ENVIRONMENTS_TABLE, self.store.client),
         }
         values.update(over)
         return Deps(**values)

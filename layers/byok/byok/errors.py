@@ -46,9 +46,16 @@ class EventError(InputError):
 
 
 class ConflictError(ByokError):
-    """A request that contradicts stored state (e.g. a key already used by another environment)."""
+    """A request that contradicts stored state (e.g. a key already used by another environment).
+
+    ``stored``: the record that stood in the way, when the store returned it.
+    """
 
     code = "CONFLICT"
+
+    def __init__(self, message: str, *, code: str | None = None, stored: object = None) -> None:
+        super().__init__(message, code=code)
+        self.stored = stored
 
 
 class NotFoundError(ByokError):
@@ -63,6 +70,13 @@ class TransientError(ByokError):
 
 
 class StaleWriteError(ByokError):
-    """A conditional write lost against a newer result; the newer result stands."""
+    """A conditional write lost against a newer result; the newer result stands.
+
+    ``stored``: the newer record (e.g. the ``HealthFlag``) the write lost against, when known.
+    """
 
     code = "STALE_WRITE"
+
+    def __init__(self, message: str, *, code: str | None = None, stored: object = None) -> None:
+        super().__init__(message, code=code)
+        self.stored = stored

@@ -31,15 +31,14 @@ from byok.errors import (
 from byok.health import HealthFlag, HealthSettings, decide, health_changed_entry
 from byok.identifiers import RoleArn, validate_environment_id
 from byok.models import Environment, HealthStatus, Purpose, Trigger, TriggerKind, ValidationReport
+from byok.store.records import HealthChangedRecord
 from byok.validation import Facts, validate
 
 if TYPE_CHECKING:  # boto3 is imported lazily: cold start matters on the event-to-flag path
     import boto3
 
-    from byok.aws.outbox import Outbox
-    from byok.aws.policy_memory import PolicyMemory
     from byok.aws.publisher import EventPublisher
-    from byok.store import Store
+    from byok.store import Storage
 
 __all__ = [
     "Deps",
@@ -85,17 +84,15 @@ class ServiceSettings:
 class Deps:
     """Everything the service needs from the outside world, injectable for tests."""
 
-    store: Store
+    #: registry, flags, audit, the outbox of health-changed events (published at least once) and
+    #: the last PutKeyPolicy text per key (GetKeyPolicy does not work across accounts)
+    store: Storage
     session_factory: Callable[[], boto3.session.Session]
     settings: ServiceSettings
     clock: Callable[[], datetime] = field(default=lambda: datetime.now(UTC))
     publisher: EventPublisher | None = None
     sqs: Any = None
     gather: Gatherer | None = None
-    #: last PutKeyPolicy text per key (GetKeyPolicy does not work across accounts)
-    policy_memory: PolicyMemory | None = None
-    #: pending health-changed events (published at least once, see byok.aws.outbox)
-    outbox: Outbox | None = None
 
     @classmethod
     def from_environment(cls, environ: Mapping[str, str] | None = None) -> Deps:
@@ -127,14 +124,10 @@ class Deps:
             required("AUDIT_TABLE"),
             client=session.client("dynamodb", config=client_config()),
         )
-        from byok.aws.outbox import Outbox
-        from byok.aws.policy_memory import PolicyMemory
         from byok.aws.publisher import EventPublisher
 
         return cls(
             store=store,
-            outbox=Outbox(store.environments_table, store.client),
-            policy_memory=PolicyMemory(store.environments_table, store.client),
             session_factory=lambda: session,
             settings=settings,
             publisher=EventPublisher(
@@ -240,15 +233,14 @@ def validate_environment(
     entry = health_changed_entry(transition, deps.settings.health_event_bus)
     deps.store.append_audit(
         env.environment_id,
-        {
-            "type": "health_changed",
-            "previous_status": outcome.previous_status.value if outcome.previous_status else None,
-            "status": outcome.status.value,
-            "reasons": list(transition.flag.reasons),
-            "checked_at": report.checked_at,
-            "trigger": trigger.to_dict() if trigger else None,
-            "checks": [c.to_dict() for c in report.checks if c.status.value != "pass"],
-        },
+        HealthChangedRecord(
+            previous_status=outcome.previous_status,
+            status=outcome.status,
+            reasons=transition.flag.reasons,
+            checked_at=report.checked_at,
+            trigger=trigger.to_dict() if trigger else None,
+            checks=tuple(c.to_dict() for c in report.checks if c.status.value != "pass"),
+        ),
         at=report.checked_at,
     )
     logger.info(
@@ -268,31 +260,28 @@ def _publish(env_id: str, entry: Mapping[str, Any], checked_at: str, deps: Deps)
     """Publish through the outbox: pending first, published after put_events succeeded."""
     if deps.publisher is None:
         return False
-    if deps.outbox is not None:
-        deps.outbox.put_pending(env_id, checked_at, entry)
+    deps.store.put_pending_event(env_id, checked_at, entry)
     deps.publisher.publish(entry)
-    if deps.outbox is not None:
-        deps.outbox.mark_published(env_id, checked_at)
+    deps.store.mark_event_published(env_id, checked_at)
     return True
 
 
 def _publish_pending(env_id: str, deps: Deps) -> bool:
     """Publish the newest health change if its event never went out (a failed put_events)."""
-    if deps.publisher is None or deps.outbox is None:
+    if deps.publisher is None:
         return False
-    pending = deps.outbox.pending(env_id)
+    pending = deps.store.pending_event(env_id)
     if pending is None:
         return False
-    checked_at, entry = pending
-    logger.info("publishing an unpublished health change", extra={"checked_at": checked_at})
+    logger.info("publishing an unpublished health change", extra={"checked_at": pending.checked_at})
     try:
-        deps.publisher.publish(entry)
+        deps.publisher.publish(pending.entry)
     except ByokError as exc:
         # this validation itself succeeded; the change stays pending for the next one (the
         # validation that made the change failed and is retried anyway)
         logger.warning("pending health change still not published", extra={"error": str(exc)})
         return False
-    deps.outbox.mark_published(env_id, checked_at)
+    deps.store.mark_event_published(env_id, pending.checked_at)
     return True
 
 
@@ -387,16 +376,11 @@ def _known_policies(
     for purpose in Purpose:
         arn = env.key_arn(purpose)
         carried = event_policy(trigger, arn)
-        memory = deps.policy_memory
-        if memory is None:
-            if carried is not None:
-                known[purpose] = carried
-            continue
         if carried is not None and trigger is not None:
-            memory.remember(arn, carried[0], trigger.event_time, trigger.event_id)
-        recalled = memory.recall(arn)
+            deps.store.remember_policy(arn, carried[0], trigger.event_time, trigger.event_id)
+        recalled = deps.store.recall_policy(arn)
         if recalled is not None:
-            known[purpose] = recalled
+            known[purpose] = (recalled.policy, recalled.source)
     return known
 
 

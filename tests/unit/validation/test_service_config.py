@@ -6,6 +6,7 @@ import pytest
 
 from byok.errors import EventError, InputError
 from byok.service import Deps, ServiceSettings, process_validate_message, run_sweep
+from byok.store import Storage
 
 ROLE = "arn:aws:iam::444455556666:role/byok-platform"
 ENV = {
@@ -24,7 +25,8 @@ def test_from_environment_reads_the_lambda_variables():
     assert deps.settings.health.unknown_after_minutes == 15
     assert deps.settings.canary_prefix == "c/"
     assert deps.publisher is not None and deps.publisher.event_bus == "byok-health"
-    assert deps.sqs is not None and deps.policy_memory is not None and deps.outbox is not None
+    assert deps.sqs is not None
+    assert isinstance(deps.store, Storage)  # outbox and policy memory included
     assert deps.store.environments_table == "envs"
     assert Deps.from_environment(ENV).settings.canary_prefix == "byok-guard/canary/"
 

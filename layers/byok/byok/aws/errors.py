@@ -26,7 +26,8 @@ from byok.validation.facts import FactError
 
 __all__ = ["CLIENT_CONFIG", "TRANSIENT_CODES", "classify", "client_config"]
 
-#: AWS error codes that mean "try again later" (KMS, S3, RDS, STS, DynamoDB spellings)
+#: AWS error codes that mean "try again later" (KMS, S3, RDS, STS, DynamoDB spellings); the
+#: ONLY such list (``byok.store.dynamodb`` translates DynamoDB errors with ``classify`` too)
 TRANSIENT_CODES: Final = frozenset(
     {
         "Throttling",
@@ -49,6 +50,8 @@ TRANSIENT_CODES: Final = frozenset(
         "RequestTimeoutException",
         "PriorRequestNotComplete",
         "IDPCommunicationError",
+        "TransactionConflictException",
+        "TransactionInProgressException",
     }
 )
 

@@ -130,11 +130,13 @@ def _store(args: argparse.Namespace) -> Any:
 
 
 def cmd_register(args: argparse.Namespace) -> int:
+    from byok.store.records import RegisteredRecord
+
     env = Environment.create(**{dest: getattr(args, dest) for _, dest, _, _ in _REGISTER_FIELDS})
     _platform_role(args)
     store = _store(args)
     store.register(env)
-    store.append_audit(env.environment_id, {"type": "registered", "environment": env.to_dict()})
+    store.append_audit(env.environment_id, RegisteredRecord(environment=env.to_dict()))
     result: dict[str, Any] = {"registered": env.to_dict(), "validation": None}
     if args.validate:
         try:

@@ -24,7 +24,8 @@ from byok.remediation.incidents import incidents_from_audit, latest_incident_sta
 from byok.remediation.messages import render
 from byok.remediation.model import Action, ActionKind, HealthChange, RemediationContext
 from byok.remediation.plan import DEFAULT_REMINDER_DAYS, plan, plan_reminders
-from byok.store import Store
+from byok.store import Storage
+from byok.store.records import RemediationRecord
 
 logger = logging.getLogger("byok.remediation")
 
@@ -37,7 +38,7 @@ CLUSTER_AVAILABLE = "available"
 
 @dataclass
 class RemediationDeps:
-    store: Store
+    store: Storage
     notifier: Notifier
     events: Any  # EventBridge client
     rds_for: Callable[[str], Any]  # region -> RDS client (platform account)
@@ -67,6 +68,7 @@ class RemediationDeps:
         import boto3
 
         from byok.aws.errors import CLIENT_CONFIG
+        from byok.store import Store
 
         session = boto3.session.Session()
         return cls(
@@ -255,14 +257,13 @@ def _follow_cluster_start(
         return []
     deps.store.append_audit(
         env.environment_id,
-        {
-            "type": "remediation",
-            "action": "cluster_available",
-            "result": "done",
-            "who": WHO,
-            "why": "cluster start requested",
-            "detail": f"{env.cluster_id} available",
-        },
+        RemediationRecord(
+            action="cluster_available",
+            result="done",
+            who=WHO,
+            why="cluster start requested",
+            detail=f"{env.cluster_id} available",
+        ),
         at=deps.stamp(),
     )
     return [StepResult("follow_cluster", done, "done", f"{env.cluster_id} available")]
@@ -271,16 +272,15 @@ def _follow_cluster_start(
 def _audit(deps: RemediationDeps, env_id: str, action: Action, result: str, detail: str) -> None:
     deps.store.append_audit(
         env_id,
-        {
-            "type": "remediation",
-            "who": WHO,
-            "action": action.kind.value,
-            "notice": action.notice.value if action.notice else None,
-            "once_key": action.once_key,
-            "why": action.why,
-            "result": result,
-            "detail": detail,
-        },
+        RemediationRecord(
+            action=action.kind.value,
+            result=result,
+            who=WHO,
+            why=action.why,
+            detail=detail,
+            notice=action.notice.value if action.notice else None,
+            once_key=action.once_key,
+        ),
         at=deps.stamp(),
     )
 
@@ -299,7 +299,7 @@ def _put_event(deps: RemediationDeps, detail_type: str, detail: Mapping[str, Any
     EventPublisher(deps.events, deps.event_bus).publish(entry)
 
 
-def incident_report(store: Store, environment_id: str, now: datetime | None = None) -> list[dict]:
+def incident_report(store: Storage, environment_id: str, now: datetime | None = None) -> list[dict]:
     """Open and past incidents of an environment with durations (``byok env incidents``)."""
     try:
         records = store.list_audit(environment_id)

@@ -1,0 +1,168 @@
+"""What the core needs from storage: one ``typing.Protocol`` and the rules every store keeps.
+
+Why a protocol: the service, remediation and the CLI depend on these operations, not on
+DynamoDB, so unit tests of remediation and incidents run on ``MemoryStore`` and a contract test
+runs the same cases against both implementations. The invariants (exclusive claims, the newest
+flag wins, a step runs once, an older policy or outbox entry never replaces a newer one) and
+the errors that report them are stated here once; the wording of those errors is shared so both
+stores say the same thing.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from datetime import UTC, datetime
+from typing import Any, Protocol, runtime_checkable
+
+from byok.errors import ConflictError, NotFoundError, StaleWriteError
+from byok.health import HealthFlag
+from byok.models import Environment, Purpose
+from byok.store.records import (
+    AuditEntry,
+    AuditRecord,
+    EnvironmentState,
+    OutboxEntry,
+    RememberedPolicy,
+)
+
+__all__ = [
+    "Storage",
+    "conflict_error",
+    "not_registered",
+    "now_iso",
+    "same_key_twice",
+    "stale_flag",
+]
+
+
+@runtime_checkable
+class Storage(Protocol):
+    """The registry, flags, audit trail, remediation markers, outbox and policy memory."""
+
+    # ---- environments ---------------------------------------------------------------------
+    def register(self, env: Environment) -> None:
+        """Store ``env`` and claim its keys and cluster, all or nothing (``ConflictError``)."""
+
+    def deregister(self, environment_id: str) -> None:
+        """Delete the environment, its claims and everything under it; the audit is kept."""
+
+    def get_environment(self, environment_id: str) -> Environment:
+        """The environment, or ``NotFoundError``."""
+
+    def list_environments(self) -> list[Environment]:
+        """Every registered environment, sorted by id."""
+
+    def environments_for_key(self, key_arn: str) -> list[Environment]:
+        """Environments using ``key_arn`` (at most one: claims are exclusive)."""
+
+    def environment_for_cluster(self, region: str, cluster_id: str) -> Environment | None: ...
+
+    def load_environment_state(self, environment_id: str) -> EnvironmentState:
+        """Environment, flag, pending outbox entry and writes-paused state in one consistent
+        read (``NotFoundError`` when it is not registered)."""
+
+    # ---- health flags ---------------------------------------------------------------------
+    def get_flag(self, environment_id: str) -> HealthFlag | None: ...
+
+    def put_flag(self, flag: HealthFlag, previous_checked_at: str | None = None) -> None:
+        """Write unless the stored flag is at least as recent (``StaleWriteError``)."""
+
+    # ---- audit ----------------------------------------------------------------------------
+    def append_audit(
+        self,
+        environment_id: str,
+        record: AuditRecord | Mapping[str, Any],
+        at: str | None = None,
+    ) -> AuditEntry: ...
+
+    def list_audit(
+        self, environment_id: str, limit: int | None = None, *, newest_first: bool = True
+    ) -> list[AuditEntry]: ...
+
+    # ---- remediation state ----------------------------------------------------------------
+    def claim_once(self, environment_id: str, once_key: str, record: Mapping[str, Any]) -> bool:
+        """True for exactly one of any number of claims of the same step."""
+
+    def release_once(self, environment_id: str, once_key: str) -> None: ...
+
+    def once_claimed(self, environment_id: str, once_key: str) -> bool: ...
+
+    def writes_paused(self, environment_id: str) -> bool: ...
+
+    def set_writes_paused(self, environment_id: str, paused: bool, reason: str, at: str) -> bool:
+        """False when the environment already had that value (``NotFoundError`` if absent)."""
+
+    # ---- outbox of health-changed events --------------------------------------------------
+    def put_pending_event(
+        self, environment_id: str, checked_at: str, entry: Mapping[str, Any]
+    ) -> bool:
+        """Record ``entry`` as to be published; an older change never replaces a newer one."""
+
+    def mark_event_published(self, environment_id: str, checked_at: str) -> None:
+        """Mark the entry of ``checked_at`` published (a newer one stays pending)."""
+
+    def pending_event(self, environment_id: str) -> OutboxEntry | None:
+        """The unpublished entry, or None."""
+
+    # ---- remembered key policies ----------------------------------------------------------
+    def remember_policy(self, key_arn: str, policy: str, event_time: str, event_id: str) -> bool:
+        """Store unless a newer policy is stored (a tie goes to the later call); True if stored."""
+
+    def recall_policy(self, key_arn: str) -> RememberedPolicy | None: ...
+
+
+# ---- the shared wording of the store's errors ------------------------------------------------
+
+
+def now_iso() -> str:
+    """The store's own clock for bookkeeping times (registered_at, claimed_at)."""
+    return datetime.now(UTC).isoformat(timespec="microseconds")
+
+
+def not_registered(environment_id: str) -> NotFoundError:
+    return NotFoundError(f"environment_id: no environment {environment_id!r} is registered")
+
+
+def same_key_twice(env: Environment) -> ConflictError:
+    return ConflictError(
+        f"aurora_key_arn: key {env.aurora_key_arn} is also the s3 key of environment "
+        f"{env.environment_id!r} (one key per purpose)"
+    )
+
+
+def conflict_error(
+    env: Environment,
+    *,
+    duplicate_id: bool,
+    keys: Mapping[Purpose, tuple[str, str]],
+    cluster_owner: str | None,
+) -> ConflictError:
+    """Why a registration was refused: every clash, by field.
+
+    ``keys``: purpose of the new environment -> (owner environment, purpose it uses the key for).
+    """
+    problems: list[str] = []
+    if duplicate_id:
+        problems.append(f"environment_id: environment {env.environment_id!r} is already registered")
+    for purpose in (Purpose.S3, Purpose.AURORA):
+        if purpose in keys:
+            owner, used_as = keys[purpose]
+            problems.append(
+                f"{purpose.value}_key_arn: key {env.key_arn(purpose)} is already used by "
+                f"environment {owner!r} as its {used_as} key"
+            )
+    if cluster_owner is not None:
+        problems.append(
+            f"cluster_id: cluster {env.cluster_id} in {env.region} is already used by "
+            f"environment {cluster_owner!r}"
+        )
+    return ConflictError("; ".join(problems))
+
+
+def stale_flag(flag: HealthFlag, stored: HealthFlag | None) -> StaleWriteError:
+    when = stored.checked_at if stored is not None else "a time not older"
+    return StaleWriteError(
+        f"health flag of {flag.environment_id!r}: stored result checked at {when} "
+        f"is not older than {flag.checked_at}; the newer result stands",
+        stored=stored,
+    )

@@ -1,0 +1,720 @@
+"""The DynamoDB store: the only implementation of ``byok.store.base.Storage`` that persists.
+
+Modelled on the Powertools idempotency persistence layer: an injected boto3 client (a default is
+created lazily, so importing this module costs nothing), every invariant guarded by a condition
+expression evaluated by DynamoDB itself (never read-then-write), and a failed condition turned
+into a domain error or answer carrying the stored record (``StaleWriteError.stored``, a
+``ConflictError`` naming the owner, ``False`` from a claim). Rows become typed records here, at
+the edge; nothing else in byok-guard sees DynamoDB attribute values, and every botocore error
+goes through ONE translator (``translate``, built on ``byok.aws.errors.classify``). The key
+scheme is ``byok.store.keys``.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable, Iterable, Mapping
+from typing import Any
+
+from byok.errors import (
+    ByokError,
+    ConflictError,
+    InputError,
+    NotFoundError,
+    TransientError,
+)
+from byok.health import HealthFlag
+from byok.models import Environment, Purpose
+from byok.store import keys
+from byok.store.base import (
+    conflict_error,
+    not_registered,
+    now_iso,
+    same_key_twice,
+    stale_flag,
+)
+from byok.store.records import (
+    AuditEntry,
+    AuditRecord,
+    EnvironmentState,
+    OutboxEntry,
+    RememberedPolicy,
+)
+
+__all__ = ["DynamoDBStore", "create_tables", "translate"]
+
+#: attributes of the flag item that are not flag fields
+_FLAG_ROW_ONLY = ("pk", "sk", "kind", "checked_at_key", "based_on_checked_at")
+
+_CONDITION_FAILED = "ConditionalCheckFailedException"
+
+
+class DynamoDBStore:
+    """Registry, flags, audit trail, remediation markers, outbox and policy memory on two
+    DynamoDB tables (layout: ``byok.store.keys``)."""
+
+    def __init__(self, environments_table: str, audit_table: str, client: Any = None) -> None:
+        self.environments_table = environments_table
+        self.audit_table = audit_table
+        self._client = client
+        from boto3.dynamodb.types import TypeDeserializer, TypeSerializer
+
+        self._ser = TypeSerializer()
+        self._de = TypeDeserializer()
+
+    @property
+    def client(self) -> Any:
+        if self._client is None:
+            import boto3
+
+            self._client = _call("create the DynamoDB client", boto3.client, "dynamodb")
+        return self._client
+
+    # ---- conversion at the edge ----------------------------------------------------------
+
+    def _item(self, values: Mapping[str, Any]) -> dict[str, Any]:
+        return {k: self._ser.serialize(v) for k, v in values.items()}
+
+    def _plain(self, item: Mapping[str, Any]) -> dict[str, Any]:
+        return {k: self._de.deserialize(v) for k, v in item.items()}
+
+    def _get(self, pk: str, sk: str) -> dict[str, Any] | None:
+        out = _call(
+            f"read {pk} {sk} from {self.environments_table}",
+            self.client.get_item,
+            TableName=self.environments_table,
+            Key=self._item({"pk": pk, "sk": sk}),
+            ConsistentRead=True,
+        )
+        return self._plain(out["Item"]) if "Item" in out else None
+
+    def _put_if(
+        self, what: str, row: Mapping[str, Any], condition: str, values: Mapping[str, Any] | None
+    ) -> dict[str, Any] | None:
+        """Conditional put: None when written, else the stored row that failed the condition
+        (``{}`` when DynamoDB returned none)."""
+        extra: dict[str, Any] = {"ExpressionAttributeValues": self._item(values)} if values else {}
+        return _conditional(
+            what,
+            self.client.put_item,
+            lambda item: self._plain(item) if item else {},
+            TableName=self.environments_table,
+            Item=self._item(row),
+            ConditionExpression=condition,
+            ReturnValuesOnConditionCheckFailure="ALL_OLD",
+            **extra,
+        )
+
+    def _paginate(self, what: str, operation: str, **params: Any) -> Iterable[dict[str, Any]]:
+        def pages() -> list[dict[str, Any]]:
+            paginator = self.client.get_paginator(operation)
+            return [
+                self._plain(i)
+                for page in paginator.paginate(**params)
+                for i in page.get("Items", [])
+            ]
+
+        return _call(what, pages)
+
+    # ---- environments ---------------------------------------------------------------------
+
+    def register(self, env: Environment) -> None:
+        """Store ``env`` and claim its two keys and its cluster, all or nothing.
+
+        One transaction with ``attribute_not_exists(pk)`` on every item: a duplicate id, a key
+        used by any environment (for either purpose) or a cluster already claimed cancels the
+        whole transaction, so no partial registration is ever left behind.
+        """
+        if env.s3_key_arn == env.aurora_key_arn:
+            raise same_key_twice(env)
+        rows = [
+            {
+                "pk": keys.env_pk(env.environment_id),
+                "sk": keys.META,
+                "kind": "environment",
+                **env.to_dict(),
+                "registered_at": now_iso(),
+            },
+            *(
+                {
+                    "pk": keys.key_pk(env.key_arn(purpose)),
+                    "sk": keys.CLAIM,
+                    "kind": "key_claim",
+                    "key_arn": env.key_arn(purpose),
+                    "purpose": purpose.value,
+                    "environment_id": env.environment_id,
+                }
+                for purpose in (Purpose.S3, Purpose.AURORA)
+            ),
+            {
+                "pk": keys.cluster_pk(env.region, env.cluster_id),
+                "sk": keys.CLAIM,
+                "kind": "cluster_claim",
+                "region": env.region,
+                "cluster_id": env.cluster_id,
+                "environment_id": env.environment_id,
+            },
+        ]
+        what = f"register environment {env.environment_id!r}"
+        from botocore.exceptions import ClientError
+
+        try:
+            self.client.transact_write_items(
+                TransactItems=[
+                    {
+                        "Put": {
+                            "TableName": self.environments_table,
+                            "Item": self._item(row),
+                            "ConditionExpression": "attribute_not_exists(pk)",
+                            "ReturnValuesOnConditionCheckFailure": "ALL_OLD",
+                        }
+                    }
+                    for row in rows
+                ]
+            )
+        except ClientError as exc:
+            if _code(exc) != "TransactionCanceledException":
+                raise translate(exc, what) from exc
+            raise self._conflict(env, rows, exc) from None
+        except Exception as exc:
+            raise translate(exc, what) from exc
+
+    def _conflict(self, env: Environment, rows: list[dict[str, Any]], exc: Any) -> ByokError:
+        """Explain a cancelled registration from the transaction's CancellationReasons (the
+        stored items the conditions failed on)."""
+        from byok.aws.errors import TRANSIENT_CODES
+
+        reasons = exc.response.get("CancellationReasons") or []
+        duplicate, clashes, cluster_owner = False, {}, None
+        for row, reason in zip(rows, reasons, strict=False):
+            if reason.get("Code") != "ConditionalCheckFailed":
+                continue
+            old = self._plain(reason["Item"]) if reason.get("Item") else None
+            old = old or self._get(row["pk"], row["sk"]) or {}
+            owner = str(old.get("environment_id", "?"))
+            if row["kind"] == "environment":
+                duplicate = True
+            elif row["kind"] == "cluster_claim":
+                cluster_owner = owner
+            else:
+                clashes[Purpose(row["purpose"])] = (owner, str(old.get("purpose", "?")))
+        if duplicate or clashes or cluster_owner is not None:
+            return conflict_error(
+                env, duplicate_id=duplicate, keys=clashes, cluster_owner=cluster_owner
+            )
+        codes = sorted({r.get("Code") for r in reasons if r.get("Code") not in (None, "None")})
+        if set(codes) & TRANSIENT_CODES or "TransactionConflict" in codes:
+            return TransientError(
+                f"register environment {env.environment_id!r}: transaction conflict, retry"
+            )
+        return ByokError(
+            f"register environment {env.environment_id!r}: transaction cancelled ({codes})"
+        )
+
+    def deregister(self, environment_id: str) -> None:
+        """Delete an environment, its claims and its flag in one transaction (audit is kept).
+
+        Claims are deleted only while they still name this environment, so a concurrent
+        re-registration of a key by another environment is never undone.
+        """
+        env = self.get_environment(environment_id)
+        owned = {":id": {"S": environment_id}}
+        claims = [
+            keys.key_pk(env.s3_key_arn),
+            keys.key_pk(env.aurora_key_arn),
+            keys.cluster_pk(env.region, env.cluster_id),
+        ]
+        items: list[dict[str, Any]] = [
+            {
+                "Delete": {
+                    "TableName": self.environments_table,
+                    "Key": self._item({"pk": keys.env_pk(environment_id), "sk": keys.META}),
+                    "ConditionExpression": "attribute_exists(pk)",
+                }
+            },
+            {
+                "Delete": {
+                    "TableName": self.environments_table,
+                    "Key": self._item({"pk": keys.env_pk(environment_id), "sk": keys.HEALTH}),
+                }
+            },
+            *(
+                {
+                    "Delete": {
+                        "TableName": self.environments_table,
+                        "Key": self._item({"pk": pk, "sk": keys.CLAIM}),
+                        "ConditionExpression": "attribute_not_exists(pk) OR environment_id = :id",
+                        "ExpressionAttributeValues": owned,
+                    }
+                }
+                for pk in claims
+            ),
+        ]
+        _call(
+            f"deregister environment {environment_id!r}",
+            self.client.transact_write_items,
+            TransactItems=items,
+        )
+        self._delete_rest(environment_id)
+
+    def _delete_rest(self, environment_id: str) -> None:
+        """Delete what else lives under ``ENV#<id>`` (remediation ``ONCE#`` steps, the outbox, a
+        flag written by a validation that raced the deregistration), so a later environment
+        reusing the id inherits nothing."""
+        what = f"clean up environment {environment_id!r}"
+        for row in self._partition(what, environment_id, projection="pk, sk"):
+            _call(
+                what,
+                self.client.delete_item,
+                TableName=self.environments_table,
+                Key=self._item({"pk": row["pk"], "sk": row["sk"]}),
+            )
+
+    def _partition(
+        self, what: str, environment_id: str, projection: str | None = None
+    ) -> Iterable[dict[str, Any]]:
+        """Every item under ``ENV#<id>``: one strongly consistent Query (paginated)."""
+        params: dict[str, Any] = {
+            "TableName": self.environments_table,
+            "KeyConditionExpression": "pk = :pk",
+            "ExpressionAttributeValues": self._item({":pk": keys.env_pk(environment_id)}),
+            "ConsistentRead": True,
+        }
+        if projection:
+            params["ProjectionExpression"] = projection
+        return self._paginate(what, "query", **params)
+
+    def get_environment(self, environment_id: str) -> Environment:
+        row = self._get(keys.env_pk(environment_id), keys.META)
+        if row is None:
+            raise not_registered(environment_id)
+        return _environment(row)
+
+    def list_environments(self) -> list[Environment]:
+        """Every registered environment, sorted by id (a filtered scan: fine for a registry)."""
+        rows = self._paginate(
+            f"list environments in {self.environments_table}",
+            "scan",
+            TableName=self.environments_table,
+            FilterExpression="sk = :meta AND begins_with(pk, :env)",
+            ExpressionAttributeValues=self._item({":meta": keys.META, ":env": keys.ENV_PREFIX}),
+            ConsistentRead=True,
+        )
+        return sorted((_environment(r) for r in rows), key=lambda e: e.environment_id)
+
+    def _claimed(self, pk: str) -> Environment | None:
+        claim = self._get(pk, keys.CLAIM)
+        if claim is None:
+            return None
+        try:
+            return self.get_environment(claim["environment_id"])
+        except NotFoundError:
+            return None  # a claim outliving its environment names nobody
+
+    def environments_for_key(self, key_arn: str) -> list[Environment]:
+        """Environments using ``key_arn`` (at most one: claims are exclusive)."""
+        env = self._claimed(keys.key_pk(key_arn))
+        return [env] if env else []
+
+    def environment_for_cluster(self, region: str, cluster_id: str) -> Environment | None:
+        return self._claimed(keys.cluster_pk(region, cluster_id))
+
+    def load_environment_state(self, environment_id: str) -> EnvironmentState:
+        """The environment, its flag, its pending outbox entry, writes-paused state and claimed
+        remediation steps from ONE strongly consistent Query on its ``ENV#<id>`` partition."""
+        rows = {
+            r["sk"]: r
+            for r in self._partition(f"load the state of {environment_id!r}", environment_id)
+        }
+        meta = rows.get(keys.META)
+        if meta is None:
+            raise not_registered(environment_id)
+        flag = rows.get(keys.HEALTH)
+        outbox = _outbox_entry(environment_id, rows.get(keys.OUTBOX))
+        return EnvironmentState(
+            environment=_environment(meta),
+            flag=_flag(flag) if flag else None,
+            pending_event=outbox if outbox and not outbox.published else None,
+            writes_paused=bool(meta.get("writes_paused", False)),
+            once_keys=frozenset(
+                sk.removeprefix(keys.ONCE_PREFIX) for sk in rows if sk.startswith(keys.ONCE_PREFIX)
+            ),
+        )
+
+    # ---- health flags ---------------------------------------------------------------------
+
+    def get_flag(self, environment_id: str) -> HealthFlag | None:
+        row = self._get(keys.env_pk(environment_id), keys.HEALTH)
+        return _flag(row) if row is not None else None
+
+    def put_flag(self, flag: HealthFlag, previous_checked_at: str | None = None) -> None:
+        """Write ``flag`` unless the stored flag reflects a validation at least as recent.
+
+        The condition (no flag yet, or stored ``checked_at`` strictly older) is evaluated by
+        DynamoDB, so of two concurrent validations the newer result always stands, whatever the
+        order the writes arrive in; the loser gets ``StaleWriteError`` carrying the stored flag.
+        ``previous_checked_at`` (the flag the decision was based on) is kept on the row for
+        tracing races.
+        """
+        data = flag.to_dict()
+        data["details"] = json.dumps(data["details"], sort_keys=True, default=str)
+        new_key = keys.time_key(flag.checked_at)
+        row = {
+            "pk": keys.env_pk(flag.environment_id),
+            "sk": keys.HEALTH,
+            "kind": "health_flag",
+            **data,
+            "checked_at_key": new_key,
+            "based_on_checked_at": previous_checked_at,
+        }
+        stored = self._put_if(
+            f"write the health flag of {flag.environment_id!r}",
+            row,
+            # a row without checked_at_key (hand-written, older code) never blocks
+            "attribute_not_exists(pk) OR attribute_not_exists(checked_at_key) OR "
+            "checked_at_key < :new",
+            {":new": new_key},
+        )
+        if stored is not None:
+            raise stale_flag(flag, _flag_or_none(stored))
+
+    # ---- audit ----------------------------------------------------------------------------
+
+    def append_audit(
+        self,
+        environment_id: str,
+        record: AuditRecord | Mapping[str, Any],
+        at: str | None = None,
+    ) -> AuditEntry:
+        """Append one audit record (kept as JSON); returns it with its keys (time-ordered)."""
+        recorded_at = at or now_iso()
+        sk = keys.audit_sk(recorded_at)
+        body = json.dumps(_body(record), sort_keys=True, default=str)
+        _call(
+            f"append an audit record for {environment_id!r}",
+            self.client.put_item,
+            TableName=self.audit_table,
+            Item=self._item(
+                {
+                    "pk": keys.env_pk(environment_id),
+                    "sk": sk,
+                    "environment_id": environment_id,
+                    "recorded_at": recorded_at,
+                    "record": body,
+                }
+            ),
+            ConditionExpression="attribute_not_exists(pk)",
+        )
+        return AuditEntry(environment_id, sk, recorded_at, json.loads(body))
+
+    def list_audit(
+        self, environment_id: str, limit: int | None = None, *, newest_first: bool = True
+    ) -> list[AuditEntry]:
+        """Audit records of one environment, newest first by default (``limit``: the N newest
+        or, with ``newest_first=False``, the N oldest)."""
+        if limit is not None and limit < 1:
+            raise InputError(f"limit: expected a positive integer, got {limit!r}")
+        query: dict[str, Any] = {
+            "TableName": self.audit_table,
+            "KeyConditionExpression": "pk = :pk",
+            "ExpressionAttributeValues": self._item({":pk": keys.env_pk(environment_id)}),
+            "ScanIndexForward": not newest_first,
+        }
+
+        def read() -> list[AuditEntry]:
+            out: list[AuditEntry] = []
+            for page in self.client.get_paginator("query").paginate(**query):
+                for item in page.get("Items", []):
+                    row = self._plain(item)
+                    body = json.loads(row["record"])
+                    out.append(AuditEntry(environment_id, row["sk"], row["recorded_at"], body))
+                    if limit is not None and len(out) >= limit:
+                        return out
+            return out
+
+        return _call(f"list audit records of {environment_id!r}", read)
+
+    # ---- remediation state ----------------------------------------------------------------
+
+    def claim_once(self, environment_id: str, once_key: str, record: Mapping[str, Any]) -> bool:
+        """Claim the right to run one remediation step; False if it already ran (or runs).
+
+        A conditional put on ``ENV#<id>`` / ``ONCE#<key>``: of any number of concurrent or
+        repeated deliveries of the same health event, exactly one gets True.
+        """
+        row = {
+            "pk": keys.env_pk(environment_id),
+            "sk": keys.once_sk(once_key),
+            "kind": "remediation_step",
+            "record": json.dumps(dict(record), sort_keys=True, default=str),
+            "claimed_at": now_iso(),
+        }
+        what = f"claim remediation step {once_key!r} of {environment_id!r}"
+        return self._put_if(what, row, "attribute_not_exists(pk)", None) is None
+
+    def release_once(self, environment_id: str, once_key: str) -> None:
+        """Give a claimed step back after it failed, so a retry may run it."""
+        _call(
+            f"release remediation step {once_key!r} of {environment_id!r}",
+            self.client.delete_item,
+            TableName=self.environments_table,
+            Key=self._item({"pk": keys.env_pk(environment_id), "sk": keys.once_sk(once_key)}),
+        )
+
+    def once_claimed(self, environment_id: str, once_key: str) -> bool:
+        return self._get(keys.env_pk(environment_id), keys.once_sk(once_key)) is not None
+
+    def writes_paused(self, environment_id: str) -> bool:
+        """The attribute platform services read before writing an environment's data."""
+        row = self._get(keys.env_pk(environment_id), keys.META)
+        if row is None:
+            raise not_registered(environment_id)
+        return bool(row.get("writes_paused", False))
+
+    def set_writes_paused(self, environment_id: str, paused: bool, reason: str, at: str) -> bool:
+        """Set ``writes_paused`` on the environment item; False when it already had that value.
+
+        Conditional, so two remediations racing flip it once and audit it once.
+        """
+        stored = _conditional(
+            f"set writes_paused={paused} on {environment_id!r}",
+            self.client.update_item,
+            lambda item: self._plain(item) if item else {},
+            TableName=self.environments_table,
+            Key=self._item({"pk": keys.env_pk(environment_id), "sk": keys.META}),
+            UpdateExpression="SET writes_paused = :p, writes_paused_reason = :r, "
+            "writes_paused_changed_at = :t",
+            ConditionExpression="attribute_exists(pk) AND "
+            "(attribute_not_exists(writes_paused) OR writes_paused <> :p)",
+            ExpressionAttributeValues=self._item({":p": paused, ":r": reason, ":t": at}),
+        )
+        if stored is None:
+            return True
+        self.writes_paused(environment_id)  # NotFoundError if it is not registered
+        return False
+
+    # ---- outbox of health-changed events --------------------------------------------------
+
+    def put_pending_event(
+        self, environment_id: str, checked_at: str, entry: Mapping[str, Any]
+    ) -> bool:
+        """Record ``entry`` as to be published; an older change never replaces a newer one."""
+        row = {
+            "pk": keys.env_pk(environment_id),
+            "sk": keys.OUTBOX,
+            "kind": "outbox",
+            "checked_at": checked_at,
+            "entry": json.dumps(dict(entry), sort_keys=True, default=str),
+            "published": False,
+        }
+        what = f"store the pending health event of {environment_id!r}"
+        condition = "attribute_not_exists(pk) OR checked_at < :t"
+        return self._put_if(what, row, condition, {":t": checked_at}) is None
+
+    def mark_event_published(self, environment_id: str, checked_at: str) -> None:
+        """Mark the pending entry of ``checked_at`` published (a newer one stays pending)."""
+        _conditional(
+            f"mark the health event of {environment_id!r} published",
+            self.client.update_item,
+            lambda item: {},
+            TableName=self.environments_table,
+            Key=self._item({"pk": keys.env_pk(environment_id), "sk": keys.OUTBOX}),
+            UpdateExpression="SET published = :yes",
+            ConditionExpression="checked_at = :t",
+            ExpressionAttributeValues=self._item({":yes": True, ":t": checked_at}),
+        )
+
+    def pending_event(self, environment_id: str) -> OutboxEntry | None:
+        """The unpublished health-changed entry of the environment, or None."""
+        entry = _outbox_entry(environment_id, self._get(keys.env_pk(environment_id), keys.OUTBOX))
+        return entry if entry is not None and not entry.published else None
+
+    # ---- remembered key policies ----------------------------------------------------------
+
+    def remember_policy(self, key_arn: str, policy: str, event_time: str, event_id: str) -> bool:
+        """Store ``policy`` unless a newer one is stored; True when stored.
+
+        Conditional on the event time, so a late, older event never replaces a newer policy.
+        "<=": CloudTrail times have one-second resolution, so two PutKeyPolicy calls in the same
+        second tie; the one delivered last (almost always the later call) wins rather than the
+        second edit being dropped.
+        """
+        row = {
+            "pk": keys.key_pk(key_arn),
+            "sk": keys.POLICY,
+            "kind": "key_policy",
+            "policy": policy,
+            "event_time": event_time,
+            "event_id": event_id,
+        }
+        what = f"remember the key policy of {key_arn}"
+        condition = "attribute_not_exists(pk) OR event_time <= :t"
+        return self._put_if(what, row, condition, {":t": event_time}) is None
+
+    def recall_policy(self, key_arn: str) -> RememberedPolicy | None:
+        """The newest remembered policy of ``key_arn``, or None."""
+        row = self._get(keys.key_pk(key_arn), keys.POLICY)
+        if row is None:
+            return None
+        return RememberedPolicy(key_arn, row["policy"], row["event_time"], row["event_id"])
+
+
+# ---- rows -> records -------------------------------------------------------------------------
+
+
+def _environment(row: Mapping[str, Any]) -> Environment:
+    return Environment.create(**{name: row.get(name) for name in Environment.__dataclass_fields__})
+
+
+def _flag(row: Mapping[str, Any]) -> HealthFlag:
+    data = {k: v for k, v in row.items() if k not in _FLAG_ROW_ONLY}
+    data["details"] = json.loads(data.get("details") or "[]")
+    return HealthFlag.from_dict(data)
+
+
+def _flag_or_none(row: Mapping[str, Any]) -> HealthFlag | None:
+    """The stored flag a write lost against (None when DynamoDB did not return it)."""
+    try:
+        return _flag(row) if row else None
+    except ByokError:
+        return None
+
+
+def _outbox_entry(environment_id: str, row: Mapping[str, Any] | None) -> OutboxEntry | None:
+    if not row:
+        return None
+    return OutboxEntry(
+        environment_id=environment_id,
+        checked_at=row["checked_at"],
+        entry=json.loads(row["entry"]),
+        published=bool(row.get("published", True)),
+    )
+
+
+def _body(record: AuditRecord | Mapping[str, Any]) -> dict[str, Any]:
+    return dict(record) if isinstance(record, Mapping) else record.to_body()
+
+
+# ---- errors: translated in one place ---------------------------------------------------------
+
+
+def _code(exc: Any) -> str:
+    return str(getattr(exc, "response", {}).get("Error", {}).get("Code", ""))
+
+
+def translate(exc: BaseException, what: str) -> ByokError:
+    """Any failure of a DynamoDB call -> a ``ByokError`` (``retryable`` when transient).
+
+    Transient or not is decided by ``byok.aws.errors.classify`` (the one list of transient
+    codes); this adds only what the store knows: a missing table, a cancelled transaction,
+    missing region or credentials. An ``AccessDenied`` stays definitive: retrying cannot fix it.
+    """
+    from botocore.exceptions import ClientError, NoCredentialsError, NoRegionError
+
+    from byok.aws.errors import classify
+
+    if isinstance(exc, ByokError):
+        return exc
+    if isinstance(exc, NoRegionError):
+        return InputError(
+            "AWS_DEFAULT_REGION: no AWS region configured for the registry tables "
+            "(set AWS_DEFAULT_REGION or AWS_REGION)"
+        )
+    if isinstance(exc, NoCredentialsError):
+        return ByokError(f"{what}: no AWS credentials found", code="NO_CREDENTIALS")
+    fact = classify(exc)
+    if fact.transient:
+        return TransientError(f"{what}: {fact.context}")
+    if not isinstance(exc, ClientError):
+        return ByokError(f"{what}: {exc}")
+    if fact.code == "TransactionCanceledException":
+        return ConflictError(f"{what}: the registry changed meanwhile ({fact.message})")
+    if fact.code == "ResourceNotFoundException":
+        return NotFoundError(f"{what}: {fact.context} (are the tables created?)")
+    return ByokError(f"{what}: {fact.context}", code=fact.code or "AWS_ERROR")
+
+
+def _call(what: str, fn: Callable[..., Any], *args: Any, **kwargs: Any) -> Any:
+    """Run one DynamoDB call (or a few, in ``fn``), translating whatever botocore raises."""
+    try:
+        return fn(*args, **kwargs)
+    except ByokError:
+        raise
+    except Exception as exc:
+        raise translate(exc, what) from exc
+
+
+def _conditional(
+    what: str,
+    fn: Callable[..., Any],
+    stored: Callable[[Mapping[str, Any] | None], dict[str, Any]],
+    **kwargs: Any,
+) -> dict[str, Any] | None:
+    """A conditional write: None when it was applied, else the stored record (``stored`` of the
+    item DynamoDB returned) the condition failed on."""
+    from botocore.exceptions import ClientError
+
+    try:
+        fn(**kwargs)
+    except ClientError as exc:
+        if _code(exc) != _CONDITION_FAILED:
+            raise translate(exc, what) from exc
+        return stored(exc.response.get("Item"))
+    except Exception as exc:
+        raise translate(exc, what) from exc
+    return None
+
+
+# ---- tables (tests, demo) ------------------------------------------------------------------
+
+
+def create_tables(
+    client: Any,
+    environments_table: str,
+    audit_table: str,
+    idempotency_table: str | None = None,
+) -> None:
+    """Create the tables with the layout of ``byok.store.keys`` (on-demand billing).
+
+    Idempotent: an existing table is left as it is. ``template.yaml`` declares the same layout.
+    """
+    from botocore.exceptions import ClientError
+
+    specs: list[tuple[str, list[tuple[str, str]]]] = [
+        (environments_table, [("pk", "HASH"), ("sk", "RANGE")]),
+        (audit_table, [("pk", "HASH"), ("sk", "RANGE")]),
+    ]
+    if idempotency_table:
+        specs.append((idempotency_table, [("id", "HASH")]))
+    for name, key_schema in specs:
+        try:
+            client.create_table(
+                TableName=name,
+                BillingMode="PAY_PER_REQUEST",
+                AttributeDefinitions=[
+                    {"AttributeName": attr, "AttributeType": "S"} for attr, _ in key_schema
+                ],
+                KeySchema=[{"AttributeName": attr, "KeyType": kind} for attr, kind in key_schema],
+            )
+        except ClientError as exc:
+            if _code(exc) != "ResourceInUseException":
+                raise translate(exc, f"create table {name}") from exc
+            continue
+        except Exception as exc:
+            raise translate(exc, f"create table {name}") from exc
+        _call(
+            f"wait for table {name}",
+            client.get_waiter("table_exists").wait,
+            TableName=name,
+            WaiterConfig={"Delay": 1, "MaxAttempts": 60},
+        )
+    if idempotency_table:
+        what = f"enable TTL on {idempotency_table}"
+        status = _call(what, client.describe_time_to_live, TableName=idempotency_table)
+        if status["TimeToLiveDescription"].get("TimeToLiveStatus") not in ("ENABLED", "ENABLING"):
+            _call(
+                what,
+                client.update_time_to_live,
+                TableName=idempotency_table,
+                TimeToLiveSpecification={"Enabled": True, "AttributeName": "expiration"},
+            )

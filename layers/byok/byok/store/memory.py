@@ -1,0 +1,284 @@
+"""An in-memory ``Storage``: the same operations, invariants and errors as ``DynamoDBStore``.
+
+Why: remediation planning, incidents and the service's bookkeeping are tested many times over
+(hypothesis, parametrised cases); those tests need the store's behaviour, not DynamoDB's latency.
+``tests/store/test_contract.py`` runs one set of cases against both implementations so this one
+cannot drift from the real one. Values are copied through JSON on the way in, as DynamoDB
+stores them, so a caller never shares a mutable object with the store. Thread-safe (one lock):
+the conditional writes are atomic as in DynamoDB.
+"""
+
+from __future__ import annotations
+
+import json
+import threading
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+from byok.errors import InputError
+from byok.health import HealthFlag
+from byok.models import Environment, Purpose
+from byok.store import keys
+from byok.store.base import (
+    conflict_error,
+    not_registered,
+    now_iso,
+    same_key_twice,
+    stale_flag,
+)
+from byok.store.records import (
+    AuditEntry,
+    AuditRecord,
+    ClusterClaim,
+    EnvironmentState,
+    KeyClaim,
+    OnceMarker,
+    OutboxEntry,
+    RememberedPolicy,
+)
+
+__all__ = ["MemoryStore"]
+
+
+def _copy(value: Any) -> Any:
+    return json.loads(json.dumps(value, sort_keys=True, default=str))
+
+
+@dataclass
+class _Meta:
+    """The ``META`` item: the environment and its writes-paused state."""
+
+    environment: Environment
+    registered_at: str
+    writes_paused: bool | None = None
+    writes_paused_reason: str | None = None
+    writes_paused_changed_at: str | None = None
+
+
+@dataclass
+class _Partition:
+    """Everything under ``ENV#<id>``; as in DynamoDB, the flag, the outbox entry and the
+    markers do not depend on the ``META`` item (a validation racing a deregistration may write
+    a flag for an id that is gone)."""
+
+    meta: _Meta | None = None
+    flag: HealthFlag | None = None
+    outbox: OutboxEntry | None = None
+    once: dict[str, OnceMarker] = field(default_factory=dict)
+
+
+class MemoryStore:
+    """``byok.store.base.Storage`` in a few dictionaries (tests; never deployed)."""
+
+    def __init__(self) -> None:
+        self._lock = threading.RLock()
+        self._partitions: dict[str, _Partition] = {}
+        self._keys: dict[str, KeyClaim] = {}
+        self._clusters: dict[tuple[str, str], ClusterClaim] = {}
+        self._audit: dict[str, list[AuditEntry]] = {}
+        self._policies: dict[str, RememberedPolicy] = {}
+
+    # ---- environments ---------------------------------------------------------------------
+
+    def register(self, env: Environment) -> None:
+        if env.s3_key_arn == env.aurora_key_arn:
+            raise same_key_twice(env)
+        with self._lock:
+            clashes = {
+                purpose: (claim.environment_id, claim.purpose.value)
+                for purpose in (Purpose.S3, Purpose.AURORA)
+                if (claim := self._keys.get(env.key_arn(purpose))) is not None
+            }
+            cluster = self._clusters.get((env.region, env.cluster_id))
+            duplicate = self._meta(env.environment_id) is not None
+            if duplicate or clashes or cluster is not None:
+                raise conflict_error(
+                    env,
+                    duplicate_id=duplicate,
+                    keys=clashes,
+                    cluster_owner=cluster.environment_id if cluster else None,
+                )
+            self._partition(env.environment_id).meta = _Meta(env, now_iso())
+            for purpose in (Purpose.S3, Purpose.AURORA):
+                arn = env.key_arn(purpose)
+                self._keys[arn] = KeyClaim(arn, purpose, env.environment_id)
+            self._clusters[(env.region, env.cluster_id)] = ClusterClaim(
+                env.region, env.cluster_id, env.environment_id
+            )
+
+    def deregister(self, environment_id: str) -> None:
+        with self._lock:
+            env = self._registered(environment_id).environment
+            del self._partitions[environment_id]  # META, HEALTH, OUTBOX, ONCE#...
+            for arn in (env.s3_key_arn, env.aurora_key_arn):
+                if (claim := self._keys.get(arn)) and claim.environment_id == environment_id:
+                    del self._keys[arn]
+            where = (env.region, env.cluster_id)
+            if (owner := self._clusters.get(where)) and owner.environment_id == environment_id:
+                del self._clusters[where]
+
+    def _partition(self, environment_id: str) -> _Partition:
+        return self._partitions.setdefault(environment_id, _Partition())
+
+    def _meta(self, environment_id: str) -> _Meta | None:
+        found = self._partitions.get(environment_id)
+        return found.meta if found else None
+
+    def _registered(self, environment_id: str) -> _Meta:
+        meta = self._meta(environment_id)
+        if meta is None:
+            raise not_registered(environment_id)
+        return meta
+
+    def get_environment(self, environment_id: str) -> Environment:
+        with self._lock:
+            return self._registered(environment_id).environment
+
+    def list_environments(self) -> list[Environment]:
+        with self._lock:
+            metas = [p.meta for p in self._partitions.values() if p.meta is not None]
+        return sorted((m.environment for m in metas), key=lambda e: e.environment_id)
+
+    def _claimed(self, environment_id: str | None) -> Environment | None:
+        meta = self._meta(environment_id) if environment_id else None
+        return meta.environment if meta else None  # a claim outliving its environment: nobody
+
+    def environments_for_key(self, key_arn: str) -> list[Environment]:
+        with self._lock:
+            claim = self._keys.get(key_arn)
+            env = self._claimed(claim.environment_id if claim else None)
+        return [env] if env else []
+
+    def environment_for_cluster(self, region: str, cluster_id: str) -> Environment | None:
+        with self._lock:
+            claim = self._clusters.get((region, cluster_id))
+            return self._claimed(claim.environment_id if claim else None)
+
+    def load_environment_state(self, environment_id: str) -> EnvironmentState:
+        with self._lock:
+            meta = self._registered(environment_id)
+            part = self._partition(environment_id)
+            outbox = part.outbox
+            return EnvironmentState(
+                environment=meta.environment,
+                flag=part.flag,
+                pending_event=outbox if outbox and not outbox.published else None,
+                writes_paused=bool(meta.writes_paused),
+                once_keys=frozenset(part.once),
+            )
+
+    # ---- health flags ---------------------------------------------------------------------
+
+    def get_flag(self, environment_id: str) -> HealthFlag | None:
+        with self._lock:
+            return self._partition(environment_id).flag
+
+    def put_flag(self, flag: HealthFlag, previous_checked_at: str | None = None) -> None:
+        stored_copy = HealthFlag.from_dict(_copy(flag.to_dict()))
+        with self._lock:
+            slot = self._partition(flag.environment_id)
+            current = slot.flag
+            if current is not None and keys.time_key(current.checked_at) >= keys.time_key(
+                flag.checked_at
+            ):
+                raise stale_flag(flag, current)
+            slot.flag = stored_copy
+
+    # ---- audit ----------------------------------------------------------------------------
+
+    def append_audit(
+        self,
+        environment_id: str,
+        record: AuditRecord | Mapping[str, Any],
+        at: str | None = None,
+    ) -> AuditEntry:
+        recorded_at = at or now_iso()
+        body = _copy(dict(record) if isinstance(record, Mapping) else record.to_body())
+        entry = AuditEntry(environment_id, keys.audit_sk(recorded_at), recorded_at, body)
+        with self._lock:
+            self._audit.setdefault(environment_id, []).append(entry)
+        return AuditEntry(environment_id, entry.sk, recorded_at, _copy(body))
+
+    def list_audit(
+        self, environment_id: str, limit: int | None = None, *, newest_first: bool = True
+    ) -> list[AuditEntry]:
+        if limit is not None and limit < 1:
+            raise InputError(f"limit: expected a positive integer, got {limit!r}")
+        with self._lock:
+            entries = sorted(
+                self._audit.get(environment_id, []), key=lambda e: e.sk, reverse=newest_first
+            )
+        return entries[:limit] if limit is not None else entries
+
+    # ---- remediation state ----------------------------------------------------------------
+
+    def claim_once(self, environment_id: str, once_key: str, record: Mapping[str, Any]) -> bool:
+        with self._lock:
+            slot = self._partition(environment_id)
+            if once_key in slot.once:
+                return False
+            slot.once[once_key] = OnceMarker(
+                environment_id, once_key, _copy(dict(record)), now_iso()
+            )
+            return True
+
+    def release_once(self, environment_id: str, once_key: str) -> None:
+        with self._lock:
+            self._partition(environment_id).once.pop(once_key, None)
+
+    def once_claimed(self, environment_id: str, once_key: str) -> bool:
+        with self._lock:
+            return once_key in self._partition(environment_id).once
+
+    def writes_paused(self, environment_id: str) -> bool:
+        with self._lock:
+            return bool(self._registered(environment_id).writes_paused)
+
+    def set_writes_paused(self, environment_id: str, paused: bool, reason: str, at: str) -> bool:
+        with self._lock:
+            reg = self._registered(environment_id)
+            if reg.writes_paused is paused:
+                return False
+            reg.writes_paused = paused
+            reg.writes_paused_reason = reason
+            reg.writes_paused_changed_at = at
+            return True
+
+    # ---- outbox of health-changed events --------------------------------------------------
+
+    def put_pending_event(
+        self, environment_id: str, checked_at: str, entry: Mapping[str, Any]
+    ) -> bool:
+        with self._lock:
+            slot = self._partition(environment_id)
+            if slot.outbox is not None and not slot.outbox.checked_at < checked_at:
+                return False
+            slot.outbox = OutboxEntry(environment_id, checked_at, _copy(dict(entry)), False)
+            return True
+
+    def mark_event_published(self, environment_id: str, checked_at: str) -> None:
+        with self._lock:
+            slot = self._partition(environment_id)
+            if slot.outbox is not None and slot.outbox.checked_at == checked_at:
+                current = slot.outbox
+                slot.outbox = OutboxEntry(environment_id, checked_at, current.entry, True)
+
+    def pending_event(self, environment_id: str) -> OutboxEntry | None:
+        with self._lock:
+            outbox = self._partition(environment_id).outbox
+            return outbox if outbox is not None and not outbox.published else None
+
+    # ---- remembered key policies ----------------------------------------------------------
+
+    def remember_policy(self, key_arn: str, policy: str, event_time: str, event_id: str) -> bool:
+        with self._lock:
+            current = self._policies.get(key_arn)
+            if current is not None and not current.event_time <= event_time:
+                return False
+            self._policies[key_arn] = RememberedPolicy(key_arn, policy, event_time, event_id)
+            return True
+
+    def recall_policy(self, key_arn: str) -> RememberedPolicy | None:
+        with self._lock:
+            return self._policies.get(key_arn)
