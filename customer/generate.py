@@ -14,6 +14,10 @@ statements that differ between combinations become ``Fn::If`` fragments spliced 
 string. The KeyPolicy is a JSON *string* (through ``Fn::Sub``) because moto mishandles a
 KeyPolicy given as an object; AWS accepts both.
 
+The ``AllowedPattern`` of the parameters that carry an identifier (environment id, platform
+account, platform region, platform role name) is written from ``byok.identifiers`` too, so the
+stack accepts exactly what the platform accepts: one grammar, ASCII ``[0-9]`` digits only.
+
 Usage: ``python -m customer.generate`` (rewrite) or ``python -m customer.generate --check``.
 """
 
@@ -28,6 +32,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from byok import identifiers
 from byok.contract import render_policy
 from byok.models import Purpose
 
@@ -79,8 +84,41 @@ class GenerationError(Exception):
 
 
 def platform_role_arn(account: str, role_name: str, partition: str = "aws") -> str:
-    """The platform role ARN the template builds from PlatformAccountId and PlatformRoleName."""
-    return f"arn:{partition}:iam::{account}:role/{role_name}"
+    """The platform role ARN the template builds from PlatformAccountId and PlatformRoleName,
+    checked by the one identifier grammar."""
+    return str(identifiers.RoleArn.parse(f"arn:{partition}:iam::{account}:role/{role_name}"))
+
+
+_NAME = identifiers.IAM_NAME_CHARS
+#: parameter -> its AllowedPattern, from byok.identifiers (CloudFormation matches Java regexes)
+PARAMETER_PATTERNS: dict[str, str] = {
+    "EnvironmentId": f"^{identifiers.ENV_ID_RE.pattern}$",
+    "PlatformAccountId": f"^{identifiers.ACCOUNT_RE.pattern}$",
+    "PlatformRegion": f"^{identifiers.REGION_RE.pattern}$",
+    "PlatformRoleName": f"^(?:{_NAME}+/)*{_NAME}{{1,64}}$",
+}
+_PARAMETER_RE = re.compile(
+    r"^(?P<head>  (?P<name>\w+):\n(?:    (?!AllowedPattern:).*\n)*?    AllowedPattern: ).*$",
+    re.MULTILINE,
+)
+
+
+def with_parameter_patterns(text: str) -> str:
+    """``text`` with the AllowedPattern of each parameter of ``PARAMETER_PATTERNS`` rewritten."""
+    found: set[str] = set()
+
+    def replace(m: re.Match[str]) -> str:
+        name = m.group("name")
+        if name not in PARAMETER_PATTERNS:
+            return m.group(0)
+        found.add(name)
+        return m.group("head") + "'" + PARAMETER_PATTERNS[name].replace("'", "''") + "'"
+
+    out = _PARAMETER_RE.sub(replace, text)
+    missing = set(PARAMETER_PATTERNS) - found
+    if missing:
+        raise GenerationError(f"template lacks AllowedPattern for parameter(s): {sorted(missing)}")
+    return out
 
 
 def _admins(choice: str) -> tuple[str, ...]:
@@ -311,7 +349,7 @@ def render_template(text: str) -> str:
     missing = set(wanted) - found
     if missing:
         raise GenerationError(f"template lacks generated block(s): {sorted(missing)}")
-    return out
+    return with_parameter_patterns(out)
 
 
 def main(argv: Sequence[str] | None = None) -> int:

@@ -43,7 +43,14 @@ def register_args(env_id: str = "acme-prod", **over: str) -> list[str]:
         "--cluster-id": f"{env_id}-db",
     }
     values.update(over)
-    return ["env", "register", *[x for kv in values.items() for x in kv], *TABLES]
+    return [
+        "env",
+        "register",
+        *[x for kv in values.items() for x in kv],
+        "--platform-role-arn",
+        ROLE,
+        *TABLES,
+    ]
 
 
 @pytest.fixture
@@ -239,7 +246,7 @@ def test_register_runs_first_validation(
         sys.modules, "byok.service", stand_in_service(HealthStatus.KEY_UNUSABLE, calls)
     )
     code, out, _ = run(capsys, *register_args())
-    assert code == 0  # registered; the health is reported, not an error of registration
+    assert code == 1  # registered, and like `env validate`: an unusable key exits 1
     assert len(calls) == 1 and calls[0][1].event_name == "byok env register"
     assert "KEY_UNUSABLE" in out and f"aws kms enable-key --key-id {S3_KEY}" in out
     assert aws.get_flag("acme-prod").status is HealthStatus.KEY_UNUSABLE  # type: ignore[union-attr]
@@ -250,7 +257,7 @@ def test_validate_without_service_is_a_clear_error(
 ) -> None:
     monkeypatch.setitem(sys.modules, "byok.service", None)  # import fails
     code, _, err = run(capsys, *register_args())
-    assert code == 0 and "first validation not completed" in err
+    assert code == 1 and "first validation not completed" in err
     assert aws.get_environment("acme-prod")  # registration stands
     code, _, err = run(capsys, "env", "validate", "acme-prod", *TABLES)
     assert code == 1 and "byok.service" in err and "not available" in err

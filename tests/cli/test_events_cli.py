@@ -91,7 +91,7 @@ def test_stdin(capsys, monkeypatch):
 @pytest.mark.parametrize(
     ("content", "message"),
     [
-        ('{"version": "0",', "invalid JSON at line 1"),
+        ('{"version": "0",', "not valid JSON (Expecting property name"),
         ("[]", "event: expected a JSON object"),
         ("{}", "id: required"),
     ],
@@ -119,7 +119,7 @@ def test_missing_event_time_names_the_field(capsys, tmp_path):
 def test_missing_file(capsys, tmp_path):
     code, _, err = _run(capsys, str(tmp_path / "nope.json"))
     assert code == 2
-    assert "no such file" in err
+    assert "FILE: file not found" in err
 
 
 def test_real_process_prints_no_traceback(tmp_path):

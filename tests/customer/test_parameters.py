@@ -20,7 +20,7 @@ from typing import Any
 import pytest
 from customer_support import TEMPLATE_PATH
 
-from byok.identifiers import ENV_ID_RE, REGION_RE
+from byok.identifiers import ACCOUNT_RE, ENV_ID_RE, REGION_RE
 
 CFN_LINT = Path(sys.executable).parent / "cfn-lint"
 
@@ -147,12 +147,18 @@ def test_defaults_satisfy_their_own_constraints(template: dict[str, Any]) -> Non
 def test_patterns_agree_with_the_byok_validators(template: dict[str, Any]) -> None:
     """The stack accepts exactly the environment ids and regions the platform accepts."""
     samples = ["acme", "acme-prod", "a", "-a", "a-", "Acme", "a_b", "a" * 63, "a" * 64, "9x"]
+    samples += ["acme\n", "\u0661x"]
     regions = ["eu-west-1", "us-gov-west-1", "cn-north-1", "eu-west", "EU-WEST-1", "euwest1"]
-    env, region = template["Parameters"]["EnvironmentId"], template["Parameters"]["PlatformRegion"]
+    regions += ["eu-west-1\n", "eu-west-\u0661", "eusc-de-east-1"]
+    accounts = ["111122223333", "11112222333", "\uff11" * 12, "111122223333\n"]
+    params = template["Parameters"]
+    env, region = params["EnvironmentId"], params["PlatformRegion"]
     for value in samples:
-        assert accepts(env, value) == bool(ENV_ID_RE.match(value)), value
+        assert accepts(env, value) == bool(ENV_ID_RE.fullmatch(value)), value
     for value in regions:
-        assert accepts(region, value) == bool(REGION_RE.match(value)), value
+        assert accepts(region, value) == bool(REGION_RE.fullmatch(value)), value
+    for value in accounts:
+        assert accepts(params["PlatformAccountId"], value) == bool(ACCOUNT_RE.fullmatch(value))
 
 
 def test_region_rule_rejects_a_platform_region_other_than_the_stacks(

@@ -134,7 +134,7 @@ def test_unknown_scenario_is_bad_input(tmp_path: Path) -> None:
     assert done.returncode == 2
     assert done.stdout == ""
     assert "scenario: expected one of onboarding, s3-key-disabled" in done.stderr
-    assert "got 'no-such-thing'" in done.stderr
+    assert 'got "no-such-thing"' in done.stderr
     assert "Traceback" not in done.stderr
 
 

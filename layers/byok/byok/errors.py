@@ -7,6 +7,25 @@ structured results in one place each, so no traceback ever reaches a user for ba
 
 from __future__ import annotations
 
+import json
+
+#: how much of a value an error message quotes
+QUOTE_LIMIT = 80
+
+
+def quote(value: object, limit: int = QUOTE_LIMIT) -> str:
+    """``value`` as JSON on one line (ASCII, so a full-width digit or a newline is visible),
+    cut to ``limit`` characters: messages quote input, never dump it, never print a repr."""
+    try:
+        text = json.dumps(value, ensure_ascii=True, default=_unjsonable)
+    except (ValueError, RecursionError):
+        text = f"<{type(value).__name__}>"
+    return text if len(text) <= limit else text[: limit - 3] + "..."
+
+
+def _unjsonable(value: object) -> str:
+    return f"<{type(value).__name__}>"
+
 
 class ByokError(Exception):
     """Root of every error byok-guard raises on purpose."""

@@ -11,10 +11,12 @@ from dataclasses import asdict, dataclass, field
 from enum import StrEnum
 from typing import Any
 
-from byok.errors import InputError
+from byok.errors import InputError, quote
 from byok.identifiers import (
     KeyArn,
     validate_account_id,
+    validate_bucket_name,
+    validate_cluster_id,
     validate_environment_id,
     validate_region,
 )
@@ -81,22 +83,18 @@ class Environment:
             arn = KeyArn.parse(fields[name], name)
             if arn.account != account:
                 raise InputError(
-                    f"{name}: key must be in the customer account {account}, got {arn.account}"
+                    f"{name}: key must be in the customer account {quote(account)}, "
+                    f"got {quote(arn.account)}"
                 )
             if arn.region != region:
-                raise InputError(f"{name}: key must be in region {region}, got {arn.region}")
+                raise InputError(
+                    f"{name}: key must be in region {quote(region)}, got {quote(arn.region)}"
+                )
             keys[name] = str(arn)
         if keys["s3_key_arn"] == keys["aurora_key_arn"]:
             raise InputError("aurora_key_arn: must differ from s3_key_arn (one key per purpose)")
-        bucket = fields["bucket"]
-        if not isinstance(bucket, str) or not _valid_bucket(bucket):
-            raise InputError(f"bucket: expected an S3 bucket name (3-63 chars), got {bucket!r}")
-        cluster = fields["cluster_id"]
-        if not isinstance(cluster, str) or not _valid_cluster_id(cluster):
-            raise InputError(
-                f"cluster_id: expected an Aurora cluster identifier "
-                f"(letter first, letters/digits/hyphens, 1-63), got {cluster!r}"
-            )
+        bucket = validate_bucket_name(fields["bucket"], "bucket")
+        cluster = validate_cluster_id(fields["cluster_id"], "cluster_id")
         return cls(
             env_id, account, region, keys["s3_key_arn"], keys["aurora_key_arn"], bucket, cluster
         )
@@ -113,20 +111,6 @@ class Environment:
 
     def to_dict(self) -> dict[str, str]:
         return asdict(self)
-
-
-def _valid_bucket(name: str) -> bool:
-    import re
-
-    return bool(re.fullmatch(r"[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]", name)) and ".." not in name
-
-
-def _valid_cluster_id(name: str) -> bool:
-    import re
-
-    return bool(re.fullmatch(r"[a-zA-Z](?:[a-zA-Z0-9]|-(?!-)){0,62}", name)) and not name.endswith(
-        "-"
-    )
 
 
 @dataclass(frozen=True, slots=True)

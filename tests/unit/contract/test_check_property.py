@@ -8,18 +8,8 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from byok.contract import check_policy, render_policy, render_statements
-from byok.identifiers import KeyArn, RoleArn
+from byok.identifiers import KeyArn, RoleArn, partition_for
 
-PARTITIONS = (
-    "aws",
-    "aws-cn",
-    "aws-us-gov",
-    "aws-iso",
-    "aws-iso-b",
-    "aws-iso-e",
-    "aws-iso-f",
-    "aws-eusc",
-)
 REGIONS = (
     "us-east-1",
     "eu-west-1",
@@ -31,8 +21,11 @@ REGIONS = (
     "us-isob-east-1",
     "eu-central-2",
     "il-central-1",
+    "eu-isoe-west-1",
+    "us-isof-south-1",
+    "eusc-de-east-1",
 )
-accounts = st.from_regex(r"\A\d{12}\Z")
+accounts = st.from_regex(r"\A[0-9]{12}\Z")
 hex_ = "0123456789abcdef"
 key_ids = st.one_of(
     st.uuids().map(str),
@@ -47,8 +40,8 @@ path_segments = st.lists(st.text(name_chars, min_size=1, max_size=12), max_size=
 
 @st.composite
 def parties(draw: st.DrawFn) -> tuple[str, str, str]:
-    partition = draw(st.sampled_from(PARTITIONS))
     region = draw(st.sampled_from(REGIONS))
+    partition = partition_for(region)  # an ARN's partition is its region's
     customer = draw(accounts)
     platform = draw(accounts.filter(lambda a: a != customer))
     key = f"arn:{partition}:kms:{region}:{customer}:key/{draw(key_ids)}"

@@ -116,7 +116,7 @@ def test_every_operator_family_parses() -> None:
         ('{"Version": "2012-10-17"}', "Statement: missing"),
         ('{"Statement": "x"}', "Statement: expected an object or a list of objects, got a string"),
         ('{"Statement": [1]}', "Statement[0]: expected an object, got a number"),
-        ('{"Statement": [{"Effect": "Allow", "Effect": "Deny"}]}', "duplicate JSON key 'Effect'"),
+        ('{"Statement": [{"Effect": "Allow", "Effect": "Deny"}]}', 'duplicate JSON key "Effect"'),
         ('{"Statement": [], "Id": NaN}', "policy: NaN is not valid JSON"),
         (b"\xff\xfe", "policy: not UTF-8 text"),
         (42, "policy: expected JSON text, bytes or a mapping, got int"),

@@ -15,10 +15,11 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import sys
 from pathlib import Path
 
-from byok.errors import InputError
+from byok.errors import InputError, quote
 
 #: kept in step with byok_emulator.demo.SCENARIO_NAMES (tested): known without importing moto
 SCENARIO_NAMES = (
@@ -60,11 +61,27 @@ def _progress(line: str) -> None:
     print(line, file=sys.stderr, flush=True)
 
 
+def _output_dir(value: str) -> Path:
+    """``--out`` as a directory that exists (created) and is writable, checked before the demo
+    starts: an existing file, or a path that cannot be created, is bad input (exit 2)."""
+    out = Path(value)
+    if out.exists() and not out.is_dir():
+        raise InputError(f"--out: {quote(value)} exists and is not a directory")
+    try:
+        out.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise InputError(f"--out: cannot create {quote(value)}: {exc.strerror or exc}") from None
+    if not os.access(out, os.W_OK | os.X_OK):
+        raise InputError(f"--out: directory {quote(value)} is not writable")
+    return out
+
+
 def run(args: argparse.Namespace) -> int:
     if args.scenario is not None and args.scenario not in SCENARIO_NAMES:
         raise InputError(
-            f"scenario: expected one of {', '.join(SCENARIO_NAMES)}, got {args.scenario!r}"
+            f"--scenario: expected one of {', '.join(SCENARIO_NAMES)}, got {quote(args.scenario)}"
         )
+    out = _output_dir(args.out)
     try:
         from byok_emulator.demo import report
         from byok_emulator.demo import run as run_demo
@@ -73,8 +90,6 @@ def run(args: argparse.Namespace) -> int:
             f"demo: the emulator and its dev dependencies are not installed ({exc}); "
             "run `make venv` (pip install -e '.[dev]')"
         ) from None
-    out = Path(args.out)
-    out.mkdir(parents=True, exist_ok=True)
     with (out / "lambda-logs.jsonl").open("w") as log:
         result = run_demo(args.scenario, log=log, progress=_progress)
     picture, text, _ = report.write(result, out)

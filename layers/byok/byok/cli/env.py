@@ -23,8 +23,9 @@ from enum import Enum
 from typing import Any
 
 from byok.errors import ByokError
-from byok.identifiers import RoleArn, validate_environment_id
+from byok.identifiers import RoleArn, validate_environment_id, validate_table_name
 from byok.models import Environment, HealthStatus, Trigger, TriggerKind
+from byok.registration import check_platform_role
 
 DEFAULT_ENVIRONMENTS_TABLE = "byok-environments"
 DEFAULT_AUDIT_TABLE = "byok-audit"
@@ -108,15 +109,20 @@ def _validation_args(parser: argparse.ArgumentParser) -> None:
 def _platform_role(args: argparse.Namespace) -> str | None:
     """``--platform-role-arn`` validated (checked before anything is written)."""
     value = getattr(args, "platform_role_arn", None)
-    return str(RoleArn.parse(value, "platform_role_arn")) if value else None
+    return str(RoleArn.parse(value, "platform_role_arn")) if value is not None else None
 
 
 def _tables(args: argparse.Namespace) -> tuple[str, str]:
-    return (
+    """The two table names, validated (a bad name is bad input, not an AWS error)."""
+    environments = (
         args.environments_table
         or os.environ.get("ENVIRONMENTS_TABLE")
-        or DEFAULT_ENVIRONMENTS_TABLE,
-        args.audit_table or os.environ.get("AUDIT_TABLE") or DEFAULT_AUDIT_TABLE,
+        or DEFAULT_ENVIRONMENTS_TABLE
+    )
+    audit = args.audit_table or os.environ.get("AUDIT_TABLE") or DEFAULT_AUDIT_TABLE
+    return (
+        validate_table_name(environments, "environments_table"),
+        validate_table_name(audit, "audit_table"),
     )
 
 
@@ -133,7 +139,8 @@ def cmd_register(args: argparse.Namespace) -> int:
     from byok.store.records import RegisteredRecord
 
     env = Environment.create(**{dest: getattr(args, dest) for _, dest, _, _ in _REGISTER_FIELDS})
-    _platform_role(args)
+    role = _platform_role(args) or os.environ.get("PLATFORM_ROLE_ARN")
+    check_platform_role(env, role)  # before anything is written
     store = _store(args)
     store.register(env)
     store.append_audit(env.environment_id, RegisteredRecord(environment=env.to_dict()))
@@ -152,7 +159,11 @@ def cmd_register(args: argparse.Namespace) -> int:
         _print_env_text(env)
         if result["validation"] is not None:
             _print_flag_text(result["validation"]["health"])
-    return 0
+    if not args.validate:
+        return 0
+    # like `env validate`: registered, but a key unusable (or no verdict) is a failure
+    health = (result["validation"] or {}).get("health")
+    return 1 if health is None or HealthStatus(health["status"]) in _FAILING else 0
 
 
 def cmd_list(args: argparse.Namespace) -> int:

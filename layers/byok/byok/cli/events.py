@@ -9,10 +9,10 @@ from __future__ import annotations
 
 import argparse
 import json
-import sys
 from typing import Any
 
-from byok.errors import EventError, InputError
+from byok import bounded_json
+from byok.errors import EventError
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
@@ -45,23 +45,11 @@ def _parse(args: argparse.Namespace) -> int:
 
 
 def _load(path: str) -> Any:
-    name = "stdin" if path == "-" else path
-    try:
-        if path == "-":
-            text = sys.stdin.read()
-        else:
-            with open(path, encoding="utf-8") as fh:
-                text = fh.read()
-    except FileNotFoundError:
-        raise InputError(f"FILE: no such file {path!r}") from None
-    except (OSError, UnicodeDecodeError) as exc:
-        raise InputError(f"FILE: cannot read {name}: {exc}") from None
-    try:
-        return json.loads(text)
-    except json.JSONDecodeError as exc:
-        raise EventError(
-            f"{name}: invalid JSON at line {exc.lineno} column {exc.colno}: {exc.msg}"
-        ) from None
+    """At most 256 KB + 1 byte (an EventBridge event's limit), parsed by the same bounded
+    reader as key policies (``byok.bounded_json``)."""
+    return bounded_json.read_json(
+        path, limit=bounded_json.EVENT_LIMIT, field="FILE", error=EventError
+    )
 
 
 def _as_text(result: dict[str, Any]) -> str:

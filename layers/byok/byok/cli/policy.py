@@ -13,10 +13,13 @@ import re
 import sys
 from typing import Any
 
-from byok.errors import InputError, PolicyError
+from byok import bounded_json
+from byok.errors import InputError, PolicyError, quote
+from byok.identifiers import ACCOUNT_RE, validate_arn
 
-_ACTION_RE = re.compile(r"^[A-Za-z0-9-]+:[A-Za-z0-9*?]+$")
-_ARN_RE = re.compile(r"^arn:[a-z-]+:[a-z0-9-]+:[^:]*:[^:]*:.+$")
+_ACTION_RE = re.compile(r"[A-Za-z0-9-]+:[A-Za-z0-9*?]+", re.ASCII)
+_CONTEXT_KEY_RE = re.compile(r"[A-Za-z0-9-]+:[\x21-\x3c\x3e-\x7e]+", re.ASCII)
+_SERVICE_PRINCIPAL_RE = re.compile(r"[a-z0-9.-]+\.amazonaws\.com(?:\.cn)?", re.ASCII)
 _PURPOSES = ("s3", "aurora")
 _DERIVED = ("aws:PrincipalAccount", "aws:PrincipalArn", "kms:CallerAccount")
 
@@ -90,41 +93,18 @@ def _add_policy_arg(parser: argparse.ArgumentParser) -> None:
 # --- input ---------------------------------------------------------------------------------
 
 
-def read_policy_text(path: str) -> str:
-    """The policy file's text; every failure becomes one InputError naming the file."""
-    try:
-        if path == "-":
-            data = sys.stdin.buffer.read()
-        else:
-            with open(path, "rb") as fh:
-                data = fh.read()
-    except FileNotFoundError:
-        raise InputError(f"--policy: file not found: {path}") from None
-    except IsADirectoryError:
-        raise InputError(f"--policy: is a directory, expected a JSON file: {path}") from None
-    except OSError as exc:
-        raise InputError(f"--policy: cannot read {path}: {exc.strerror}") from None
-    try:
-        return data.decode("utf-8-sig")
-    except UnicodeDecodeError:
-        raise InputError(f"--policy {path}: not UTF-8 text") from None
-
-
 def load_policy(path: str) -> Any:
-    """Parse the file with the policy engine; errors name the file and the place inside it."""
+    """Read at most 32 KB + 1 byte of ``path`` (``-``: stdin) and parse it with the policy
+    engine (through ``byok.bounded_json``); errors name the file and the place inside it."""
     from byok.policy import parse_policy
 
-    text = read_policy_text(path)
+    data = bounded_json.read_bytes(
+        path, limit=bounded_json.KEY_POLICY_LIMIT, field="--policy", error=PolicyError
+    )
     try:
-        json.loads(text)
-    except ValueError as exc:
-        raise PolicyError(
-            f"--policy {path}: not valid JSON (line {exc.lineno}, column {exc.colno}): {exc.msg}"
-        ) from None
-    try:
-        return parse_policy(text)
+        return parse_policy(data)
     except PolicyError as exc:
-        raise PolicyError(f"--policy {path}: {exc.message}") from None
+        raise PolicyError(f"--policy {quote(path)}: {exc.message}") from None
 
 
 def parse_context(items: list[str]) -> dict[str, str | list[str]]:
@@ -132,27 +112,25 @@ def parse_context(items: list[str]) -> dict[str, str | list[str]]:
     out: dict[str, list[str]] = {}
     for item in items:
         key, sep, value = item.partition("=")
-        key = key.strip()
-        if not sep or not key or ":" not in key:
+        if not sep or not _CONTEXT_KEY_RE.fullmatch(key):
             raise InputError(
                 f"--context: expected KEY=VALUE with a condition key such as "
-                f"'kms:ViaService=s3.eu-west-1.amazonaws.com', got {item!r}"
+                f'"kms:ViaService=s3.eu-west-1.amazonaws.com", got {quote(item)}'
             )
         out.setdefault(key, []).append(value)
     return {k: v[0] if len(v) == 1 else v for k, v in out.items()}
 
 
 def _validate_principal(value: str) -> str:
-    if re.fullmatch(r"\d{12}", value) or value == "*":
+    """A caller: ``*``, a 12-digit account id, a service principal or an ARN (role, user,
+    assumed-role session... each by its grammar in ``byok.identifiers``)."""
+    if value == "*" or ACCOUNT_RE.fullmatch(value) or _SERVICE_PRINCIPAL_RE.fullmatch(value):
         return value
-    parts = value.split(":", 5)
-    if len(parts) == 6 and parts[0] == "arn" and parts[1] and parts[2]:
-        return value
-    if re.fullmatch(r"[a-z0-9.-]+\.amazonaws\.com(\.cn)?", value):
-        return value  # a service principal
+    if value.startswith("arn:"):
+        return validate_arn(value, "--principal")
     raise InputError(
-        f"--principal: expected an ARN such as 'arn:aws:iam::444455556666:role/byok-platform' "
-        f"or a 12-digit account id, got {value!r}"
+        '--principal: expected an ARN such as "arn:aws:iam::444455556666:role/byok-platform", '
+        f"a 12-digit account id or a service principal, got {quote(value)}"
     )
 
 
@@ -216,18 +194,15 @@ def cmd_explain(args: argparse.Namespace) -> int:
     from byok.policy import Request, evaluate
 
     principal = _validate_principal(args.principal)
-    if not _ACTION_RE.match(args.action):
+    if not _ACTION_RE.fullmatch(args.action):
         raise InputError(
-            f"--action: expected SERVICE:Action such as 'kms:Decrypt', got {args.action!r}"
+            f'--action: expected SERVICE:Action such as "kms:Decrypt", got {quote(args.action)}'
         )
-    if args.resource is not None and not _ARN_RE.match(args.resource):
-        raise InputError(
-            f"--resource: expected an ARN such as a KMS key ARN, got {args.resource!r}"
-        )
+    resource = None if args.resource is None else validate_arn(args.resource, "--resource")
     context = parse_context(args.context)
     policy = load_policy(args.policy)
     evaluation = evaluate(
-        policy, Request(principal, args.action, resource=args.resource, context=context)
+        policy, Request(principal, args.action, resource=resource, context=context)
     )
     result = evaluation.to_dict()
     if args.format == "json":

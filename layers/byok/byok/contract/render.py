@@ -14,7 +14,6 @@ policy:
 
 from __future__ import annotations
 
-import re
 from collections.abc import Sequence
 from typing import Any
 
@@ -35,12 +34,11 @@ from byok.contract.spec import (
     Parties,
     parties,
 )
-from byok.errors import InputError
-from byok.identifiers import RoleArn
+from byok.errors import InputError, quote
+from byok.identifiers import RoleArn, UserArn
 from byok.models import Purpose
 
 POLICY_VERSION = "2012-10-17"
-_USER_ARN_RE = re.compile(r"^arn:([a-z-]+):iam::(\d{12}):user(/[\x21-\x7e]*)?/[\w+=,.@-]{1,64}$")
 
 
 def _platform_statement(
@@ -101,18 +99,16 @@ def _administrators(p: Parties, administrators: Sequence[str]) -> list[str]:
     seen: list[str] = []
     for i, arn in enumerate(administrators):
         field = f"administrators[{i}]"
-        if isinstance(arn, str) and ":user/" in arn:
-            m = _USER_ARN_RE.match(arn)
-            if not m:
-                raise InputError(f"{field}: invalid IAM user ARN {arn!r}")
-            partition, account = m.group(1), m.group(2)
-        else:
-            role = RoleArn.parse(arn, field)
-            partition, account, arn = role.partition, role.account, str(role)
+        parsed = (
+            UserArn.parse(arn, field)
+            if isinstance(arn, str) and ":user/" in arn
+            else RoleArn.parse(arn, field)
+        )
+        partition, account, arn = parsed.partition, parsed.account, str(parsed)
         if partition != p.key.partition or account != p.customer_account:
             raise InputError(
                 f"{field}: key administrators must be in the customer account "
-                f"{p.customer_account}, got {arn!r}"
+                f"{quote(p.customer_account)}, got {quote(arn)}"
             )
         if arn not in seen:
             seen.append(arn)

@@ -11,14 +11,16 @@ from typing import Any
 
 from pydantic import ValidationError
 
-from byok.errors import EventError, InputError
+from byok.errors import EventError, InputError, quote
 from byok.identifiers import (
-    KEY_ID_RE,
     KeyArn,
+    partition_for,
     validate_account_id,
+    validate_cluster_id,
     validate_environment_id,
     validate_region,
 )
+from byok.identifiers import is_key_id as is_key_id
 
 _TYPE_WORDS = {
     "string_type": "expected a string",
@@ -27,13 +29,17 @@ _TYPE_WORDS = {
     "model_attributes_type": "expected an object",
     "list_type": "expected a list",
     "bool_type": "expected true or false",
+    "extra_forbidden": "not an accepted field",
+    "string_too_long": "too long",
+    "string_pattern_mismatch": "contains characters that are not accepted",
+    "too_long": "too many entries",
+    "too_short": "must not be empty",
 }
 
 
 def short(value: object, limit: int = 80) -> str:
-    """``repr`` cut to ``limit`` characters: error messages quote input, never dump it."""
-    text = repr(value)
-    return text if len(text) <= limit else text[: limit - 3] + "..."
+    """``value`` as one line of JSON cut to ``limit`` characters (``byok.errors.quote``)."""
+    return quote(value, limit)
 
 
 def join_path(prefix: str, loc: tuple[int | str, ...]) -> str:
@@ -55,6 +61,9 @@ def from_validation_error(exc: ValidationError, prefix: str) -> EventError:
         return EventError(f"{path}: required")
     if kind == "string_too_short":
         return EventError(f"{path}: must not be empty")
+    if kind == "literal_error":
+        expected = str(err.get("ctx", {}).get("expected", "")).replace("'", '"')
+        return EventError(f"{path}: expected {expected}, got {short(err.get('input'))}")
     what = _TYPE_WORDS.get(kind, str(err.get("msg", "invalid value")).lower())
     return EventError(f"{path}: {what}, got {short(err.get('input'))}")
 
@@ -104,18 +113,6 @@ def looks_like_key_arn(value: object) -> bool:
     return len(parts) == 6 and parts[0] == "arn" and parts[2] == "kms" and parts[5][:4] == "key/"
 
 
-def is_key_id(value: object) -> bool:
-    return isinstance(value, str) and bool(KEY_ID_RE.match(value))
-
-
-def partition_for(region: str) -> str:
-    if region.startswith("cn-"):
-        return "aws-cn"
-    if region.startswith("us-gov-"):
-        return "aws-us-gov"
-    return "aws"
-
-
 def build_key_arn(key_id: str, account: object, region: object, fields: tuple[str, str]) -> KeyArn:
     """The ARN of a key named by bare id: a bare id always means a key in the caller's account."""
     acct = account_id(account, fields[0])
@@ -133,6 +130,13 @@ def account_id(value: object, field: str) -> str:
 def region_name(value: object, field: str) -> str:
     try:
         return validate_region(value, field)
+    except InputError as exc:
+        raise as_event_error(exc) from None
+
+
+def cluster_id(value: object, field: str) -> str:
+    try:
+        return validate_cluster_id(value, field)
     except InputError as exc:
         raise as_event_error(exc) from None
 

@@ -100,7 +100,8 @@ def check(detail: CloudTrailDetail) -> None:
     """Record-level checks that need no key resolution (run before ``is_ignorable`` answers)."""
     if detail.event_source != KMS_EVENT_SOURCE:
         raise EventError(
-            f"detail.eventSource: expected {KMS_EVENT_SOURCE!r}, got {f.short(detail.event_source)}"
+            f"detail.eventSource: expected {f.short(KMS_EVENT_SOURCE)}, got "
+            f"{f.short(detail.event_source)}"
         )
     f.timestamp(detail.event_time, "detail.eventTime")
     if detail.aws_region is not None:
@@ -150,7 +151,10 @@ def _cloudtrail_key(envelope: Envelope, detail: CloudTrailDetail) -> KeyArn:
             ("detail.recipientAccountId", "detail.awsRegion"),
         )
     if isinstance(request_key, str) and "alias/" in request_key:
-        why = f"detail.requestParameters.keyId is an alias ({request_key!r}), which is not trusted"
+        why = (
+            f"detail.requestParameters.keyId is an alias ({f.short(request_key)}), "
+            "which is not trusted"
+        )
     else:
         why = f"detail.requestParameters.keyId is {f.short(request_key)}"
     raise EventError(

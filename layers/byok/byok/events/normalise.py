@@ -133,6 +133,9 @@ def is_ignorable(event: Mapping[str, Any]) -> str | None:
 def _parse(event: object) -> tuple[EventShape, Envelope, Any]:
     if not isinstance(event, Mapping):
         raise EventError(f"event: expected a JSON object, got {f.short(event)}")
+    foreign = foreign_payload(event)
+    if foreign is not None:
+        raise EventError(foreign)
     try:
         envelope = Envelope.model_validate(dict(event))
     except ValidationError as exc:
@@ -141,8 +144,8 @@ def _parse(event: object) -> tuple[EventShape, Envelope, Any]:
     if shape is None:
         known = "; ".join(f"{s} / {t}" for s, t in SHAPES)
         raise EventError(
-            f"detail-type: unsupported event {envelope.detail_type!r} from source "
-            f"{envelope.source!r} (accepted: {known})"
+            f"detail-type: unsupported event {f.short(envelope.detail_type)} from source "
+            f"{f.short(envelope.source)} (accepted: {known})"
         )
     f.account_id(envelope.account, "account")
     f.region_name(envelope.region, "region")
@@ -154,3 +157,39 @@ def _parse(event: object) -> tuple[EventShape, Envelope, Any]:
     if shape.check is not None:
         shape.check(detail)
     return shape, envelope, detail
+
+
+#: ``Records[].eventSource`` of AWS payloads that are not EventBridge events -> what they are
+_RECORD_SOURCES: dict[str, str] = {
+    "aws:sqs": "an SQS message batch (Lambda's SQS event source)",
+    "aws:s3": "an S3 event notification",
+    "aws:sns": "an SNS notification",
+    "aws:dynamodb": "a DynamoDB stream batch",
+    "aws:kinesis": "a Kinesis stream batch",
+}
+
+
+def foreign_payload(event: Mapping[str, Any]) -> str | None:
+    """Say what a well-known non-EventBridge payload is (an SQS batch, an S3 notification, a
+    bare CloudTrail record), so an operator who feeds the wrong file hears what it is rather
+    than "id: required". None for anything else."""
+    if "detail-type" in event or "source" in event:
+        return None
+    records = event.get("Records")
+    if isinstance(records, list) and records and isinstance(records[0], Mapping):
+        first = records[0]
+        source = first.get("eventSource", first.get("EventSource"))
+        what = _RECORD_SOURCES.get(source) if isinstance(source, str) else None
+        if what is not None:
+            return (
+                f"event: this is {what} (Records[0].eventSource {f.short(source)}), not an "
+                "EventBridge event; byok-guard reads KMS, RDS and its own events from "
+                "EventBridge (see events/ for samples)"
+            )
+    if isinstance(event.get("eventVersion"), str) and isinstance(event.get("eventName"), str):
+        return (
+            f"event: this is a bare CloudTrail record (eventName {f.short(event['eventName'])}), "
+            'not an EventBridge event; EventBridge delivers it as the "detail" of an '
+            '"AWS API Call via CloudTrail" event'
+        )
+    return None
