@@ -358,7 +358,7 @@ def test_incidents_from_audit(aws: Store, capsys: pytest.CaptureFixture[str]) ->
     for at, status, reasons in [
         ("2026-11-25T04:00:00Z", "KEY_UNUSABLE", ["KEY_DISABLED"]),
         ("2026-11-25T04:30:00Z", "HEALTHY", []),
-        ("2026-11-25T05:00:00Z", "AT_RISK", ["IMPORTED_MATERIAL_EXPIRING"]),
+        ("2026-11-25T05:00:00Z", "AT_RISK", ["KEY_MATERIAL_EXPIRING"]),
     ]:
         record = {"type": "health_changed", "status": status, "reasons": reasons,
                   "checked_at": at}  # fmt: skip
@@ -368,7 +368,7 @@ def test_incidents_from_audit(aws: Store, capsys: pytest.CaptureFixture[str]) ->
     report = json.loads(out)
     assert [(i["open"], i["reasons"]) for i in report] == [
         (False, ["KEY_DISABLED"]),
-        (True, ["IMPORTED_MATERIAL_EXPIRING"]),
+        (True, ["KEY_MATERIAL_EXPIRING"]),
     ]
     assert report[0]["duration"] == "30m 0s"
     code, out, _ = run(capsys, "env", "incidents", "acme-prod", *TABLES)

@@ -2,9 +2,8 @@
 
 from __future__ import annotations
 
-from byok.models import HealthStatus
+from byok.models import ClusterStatus, HealthStatus
 from byok.remediation.executor import scheduled
-from byok.remediation.model import CLUSTER_RECOVERABLE
 from byok.service import validate_environment
 
 
@@ -16,7 +15,7 @@ def test_recoverable_cluster_started_exactly_once(rig) -> None:
     world = rig.world
     rig.validate()
     world.customer_kms.disable_key(KeyId=world.env.aurora_key_arn)
-    world.set_cluster_status(CLUSTER_RECOVERABLE)
+    world.set_cluster_status(ClusterStatus.RECOVERABLE)
     world.clock.advance(minutes=1)
     rig.validate()
     assert _status(rig) is HealthStatus.KEY_UNUSABLE
@@ -31,7 +30,7 @@ def test_recoverable_cluster_started_exactly_once(rig) -> None:
     assert [r.result for r in starts if r.result == "done"] == ["done"]
     assert len([r for r in rig.audit() if r["action"] == "start_cluster"]) == 1
     cluster = world.platform.client("rds").describe_db_clusters(DBClusterIdentifier="acme-db")
-    assert cluster["DBClusters"][0]["Status"] != CLUSTER_RECOVERABLE
+    assert cluster["DBClusters"][0]["Status"] != ClusterStatus.RECOVERABLE
 
     # the sweep follows the start until the cluster is available, once
     world.set_cluster_status("available")

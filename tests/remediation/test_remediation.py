@@ -4,9 +4,8 @@ from __future__ import annotations
 
 from datetime import timedelta
 
-from byok.models import HealthStatus
+from byok.models import ClusterStatus, HealthStatus
 from byok.remediation.executor import incident_report, scheduled
-from byok.remediation.model import CLUSTER_TERMINAL
 
 
 def _status(rig) -> HealthStatus:
@@ -55,7 +54,7 @@ def test_terminal_cluster_is_never_started(rig) -> None:
     world = rig.world
     rig.validate()
     world.customer_kms.disable_key(KeyId=world.env.aurora_key_arn)
-    world.set_cluster_status(CLUSTER_TERMINAL)
+    world.set_cluster_status(ClusterStatus.TERMINAL)
     world.clock.advance(minutes=1)
     results = rig.validate()
     world.customer_kms.enable_key(KeyId=world.env.aurora_key_arn)
@@ -65,7 +64,7 @@ def test_terminal_cluster_is_never_started(rig) -> None:
     bodies = [n["Message"] for n in rig.notifications()]
     assert any("restore" in b and "backup" in b for b in bodies)
     cluster = world.platform.client("rds").describe_db_clusters(DBClusterIdentifier="acme-db")
-    assert cluster["DBClusters"][0]["Status"] == CLUSTER_TERMINAL
+    assert cluster["DBClusters"][0]["Status"] == ClusterStatus.TERMINAL
 
 
 def test_pending_deletion_urgent_notice_then_reminders_7_3_1(rig) -> None:

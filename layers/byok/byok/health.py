@@ -13,12 +13,13 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field, replace
-from datetime import UTC, datetime
 from enum import Enum
 from typing import Any, Final
 
 from byok.errors import InputError
 from byok.models import CheckResult, CheckStatus, HealthStatus, ValidationReport
+from byok.reasons import ReasonCode
+from byok.times import parse_time
 
 __all__ = [
     "EVENT_DETAIL_TYPE",
@@ -40,7 +41,7 @@ EVENT_SOURCE: Final = "byok.guard"
 EVENT_DETAIL_TYPE: Final = "BYOK Environment Health Changed"
 
 #: reason used for UNKNOWN when the failing checks named no reason of their own
-REASON_UNAVAILABLE: Final = "VALIDATION_UNAVAILABLE"
+REASON_UNAVAILABLE: Final = ReasonCode.VALIDATION_UNAVAILABLE
 
 #: order of severity for "worst impact wins"
 _SEVERITY: Final = {
@@ -48,15 +49,6 @@ _SEVERITY: Final = {
     HealthStatus.AT_RISK: 1,
     HealthStatus.KEY_UNUSABLE: 2,
 }
-
-
-def parse_time(value: str, field_name: str = "time") -> datetime:
-    """Parse an ISO 8601 time; a naive time is taken as UTC (every byok time is UTC)."""
-    try:
-        parsed = datetime.fromisoformat(value)
-    except (TypeError, ValueError):
-        raise InputError(f"{field_name}: expected an ISO 8601 time, got {value!r}") from None
-    return parsed if parsed.tzinfo else parsed.replace(tzinfo=UTC)
 
 
 @dataclass(frozen=True, slots=True)

@@ -7,11 +7,15 @@ these objects, never raw dicts; conversion to and from JSON / DynamoDB happens a
 
 from __future__ import annotations
 
+from collections.abc import Iterator, Mapping
 from dataclasses import asdict, dataclass, field
 from enum import StrEnum
-from typing import Any
+from typing import TYPE_CHECKING, Any, Final
 
 from byok.errors import InputError, quote
+
+if TYPE_CHECKING:
+    from byok.reasons import ReasonCode
 from byok.identifiers import (
     KeyArn,
     validate_account_id,
@@ -20,6 +24,10 @@ from byok.identifiers import (
     validate_environment_id,
     validate_region,
 )
+
+#: where the S3 probe writes its canary objects in a customer bucket (Lambda ``CANARY_PREFIX``
+#: overrides it)
+DEFAULT_CANARY_PREFIX: Final = "byok-guard/canary/"
 
 
 class Purpose(StrEnum):
@@ -45,6 +53,18 @@ class CheckStatus(StrEnum):
     FAIL = "fail"
     SKIP = "skip"
     ERROR = "error"
+
+
+class ClusterStatus(StrEnum):
+    """The Aurora cluster statuses byok-guard acts on (RDS ``DBCluster.Status``; others exist).
+
+    After its key becomes unusable a cluster goes to ``...-recoverable`` (StartDBCluster brings
+    it back within 7 days), then to the terminal ``inaccessible-encryption-credentials``.
+    """
+
+    AVAILABLE = "available"
+    RECOVERABLE = "inaccessible-encryption-credentials-recoverable"
+    TERMINAL = "inaccessible-encryption-credentials"
 
 
 class TriggerKind(StrEnum):
@@ -113,6 +133,60 @@ class Environment:
         return asdict(self)
 
 
+class TriggerEvidence(Mapping[str, Any]):
+    """What a trigger carries besides naming the key: read-only, with typed accessors for the
+    few entries the core reads (everything else is kept verbatim for the audit trail and the
+    ``byok events parse`` output, which show it as the event gave it).
+
+    Why typed accessors: the same entries (``policy``, ``failed``, ``deletionDate``,
+    ``environment_id``) are read by validation, fact gathering and the service; their names
+    and types are stated here once.
+    """
+
+    __slots__ = ("_data",)
+
+    def __init__(self, data: Mapping[str, Any] | None = None) -> None:
+        self._data: dict[str, Any] = dict(data or {})
+
+    def __getitem__(self, name: str) -> Any:
+        return self._data[name]
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self._data)
+
+    def __len__(self) -> int:
+        return len(self._data)
+
+    def __repr__(self) -> str:
+        return f"TriggerEvidence({self._data!r})"
+
+    def to_dict(self) -> dict[str, Any]:
+        return dict(self._data)
+
+    @property
+    def environment_id(self) -> str | None:
+        """The environment a platform error report or a manual request names."""
+        value = self._data.get("environment_id")
+        return value if isinstance(value, str) else None
+
+    @property
+    def policy(self) -> str | None:
+        """The key policy text a ``PutKeyPolicy`` request carried (None: none, or not text)."""
+        value = self._data.get("policy")
+        return value if isinstance(value, str) else None
+
+    @property
+    def failed(self) -> bool:
+        """The API call the event records failed (``errorCode`` set): it changed nothing."""
+        return bool(self._data.get("failed"))
+
+    @property
+    def deletion_date(self) -> str | None:
+        """The deletion date a ``ScheduleKeyDeletion`` response carried, as CloudTrail wrote it."""
+        value = self._data.get("deletionDate")
+        return str(value) if value else None
+
+
 @dataclass(frozen=True, slots=True)
 class Trigger:
     """What asks for a re-check, normalised from any incoming event (see ``byok.events``).
@@ -128,8 +202,12 @@ class Trigger:
     event_name: str
     event_time: str
     event_id: str
-    evidence: dict[str, Any] = field(default_factory=dict)
+    evidence: TriggerEvidence = field(default_factory=TriggerEvidence)
     cluster_id: str | None = None  # RDS cluster events name a cluster, not a key
+
+    def __post_init__(self) -> None:
+        if not isinstance(self.evidence, TriggerEvidence):  # a plain mapping, from a caller
+            object.__setattr__(self, "evidence", TriggerEvidence(self.evidence))
 
     def to_dict(self) -> dict[str, Any]:
         d = {
@@ -140,7 +218,7 @@ class Trigger:
             "event_name": self.event_name,
             "event_time": self.event_time,
             "event_id": self.event_id,
-            "evidence": self.evidence,
+            "evidence": self.evidence.to_dict(),
         }
         if self.cluster_id is not None:
             d["cluster_id"] = self.cluster_id
@@ -153,7 +231,7 @@ class CheckResult:
 
     check_id: str
     status: CheckStatus
-    reason: str | None = None  # stable UPPER_SNAKE reason code, None on pass
+    reason: ReasonCode | None = None  # the catalogue's code (byok.reasons), None on pass
     message: str = ""
     fix: str | None = None  # exact CLI command or policy statement for the customer
     purpose: Purpose | None = None

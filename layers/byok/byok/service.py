@@ -30,7 +30,15 @@ from byok.errors import (
 )
 from byok.health import HealthFlag, HealthSettings, decide, health_changed_entry
 from byok.identifiers import RoleArn, validate_environment_id
-from byok.models import Environment, HealthStatus, Purpose, Trigger, TriggerKind, ValidationReport
+from byok.models import (
+    DEFAULT_CANARY_PREFIX,
+    Environment,
+    HealthStatus,
+    Purpose,
+    Trigger,
+    TriggerKind,
+    ValidationReport,
+)
 from byok.store.records import HealthChangedRecord
 from byok.validation import Facts, validate
 
@@ -54,7 +62,6 @@ __all__ = [
 
 logger = logging.getLogger("byok.service")
 
-DEFAULT_CANARY_PREFIX: Final = "byok-guard/canary/"
 _SQS_BATCH: Final = 10
 
 #: gather(env, base_session, *, platform_role_arn, trigger, canary_prefix, shared_with) -> Facts
@@ -179,8 +186,8 @@ def environments_for(trigger: Trigger, deps: Deps) -> list[Environment]:
             raise EventError("region: an RDS cluster trigger needs the cluster's region")
         env = deps.store.environment_for_cluster(trigger.region, trigger.cluster_id)
         return [env] if env else []
-    env_id = trigger.evidence.get("environment_id")
-    if isinstance(env_id, str):
+    env_id = trigger.evidence.environment_id
+    if env_id is not None:
         try:
             return [deps.store.get_environment(validate_environment_id(env_id))]
         except NotFoundError:

@@ -78,7 +78,7 @@ def expiring() -> CheckResult:
     return CheckResult(
         "key-material",
         CheckStatus.WARN,
-        reason="IMPORTED_MATERIAL_EXPIRING",
+        reason="KEY_MATERIAL_EXPIRING",
         fix="aws kms import-key-material ...",
         impact=R,
     )
@@ -124,7 +124,7 @@ EVIDENCE_REPORTS = {
 PREVIOUS = {
     State.NONE: None,
     State.HEALTHY: flag(H),
-    State.AT_RISK: flag(R, ("IMPORTED_MATERIAL_EXPIRING",)),
+    State.AT_RISK: flag(R, ("KEY_MATERIAL_EXPIRING",)),
     State.KEY_UNUSABLE: flag(U, ("KEY_DISABLED",)),
     State.UNKNOWN: flag(X, (REASON_UNAVAILABLE,)),
 }
@@ -306,7 +306,7 @@ def test_all_skipped_without_reason_uses_unavailable_reason() -> None:
 
 
 def test_changed_when_reasons_change_with_same_status() -> None:
-    previous = flag(R, ("IMPORTED_MATERIAL_EXPIRING",))
+    previous = flag(R, ("KEY_MATERIAL_EXPIRING",))
     same = decide(previous, report(expiring()))
     assert same.flag.status is R and not same.changed
     assert same.flag.since == previous.since
@@ -316,7 +316,7 @@ def test_changed_when_reasons_change_with_same_status() -> None:
 
 
 def test_reason_order_does_not_count_as_change() -> None:
-    previous = flag(R, ("POLICY_DENIES_PLATFORM", "IMPORTED_MATERIAL_EXPIRING"))
+    previous = flag(R, ("POLICY_DENIES_PLATFORM", "KEY_MATERIAL_EXPIRING"))
     assert not decide(previous, report(expiring(), drift())).changed
 
 

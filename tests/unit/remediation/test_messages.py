@@ -13,8 +13,12 @@ from pathlib import Path
 import pytest
 from remediation_data import AURORA_KEY, NOW, S3_KEY, detail
 
+from byok.reasons import REASONS
 from byok.remediation import HealthChange, NoticeKind, RemediationContext
-from byok.remediation.messages import CAUSES, render
+from byok.remediation.messages import render
+
+#: the customer-facing cause of each reason that has one (the catalogue's ``cause``)
+CAUSES = {code: r.cause for code, r in REASONS.items() if r.cause}
 
 SNAPSHOTS = Path(__file__).parent / "snapshots"
 

@@ -13,8 +13,8 @@ from remediation_data import (
 )
 
 from byok.errors import EventError
+from byok.models import ClusterStatus
 from byok.remediation import ActionKind, HealthChange, NoticeKind, RemediationContext, plan
-from byok.remediation.model import CLUSTER_RECOVERABLE, CLUSTER_TERMINAL
 from byok.remediation.plan import plan_reminders
 
 
@@ -49,7 +49,7 @@ def test_healthy_after_recoverable_starts_cluster_and_resumes(env) -> None:
         change,
         ctx(
             env,
-            cluster_status=CLUSTER_RECOVERABLE,
+            cluster_status=ClusterStatus.RECOVERABLE,
             writes_paused=True,
             incident_opened_at="2026-11-25T11:00:00+00:00",
         ),
@@ -65,7 +65,7 @@ def test_healthy_after_recoverable_starts_cluster_and_resumes(env) -> None:
 
 def test_terminal_cluster_is_never_started(env) -> None:
     change = HealthChange.from_detail(detail("HEALTHY", "KEY_UNUSABLE"))
-    actions = plan(change, ctx(env, cluster_status=CLUSTER_TERMINAL))
+    actions = plan(change, ctx(env, cluster_status=ClusterStatus.TERMINAL))
     assert ActionKind.START_CLUSTER not in [a.kind for a in actions]
     assert ("notify", "cluster_terminal") in kinds(actions)
 

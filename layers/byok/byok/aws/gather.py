@@ -39,8 +39,8 @@ def event_policy(trigger: Trigger | None, key_arn: str) -> tuple[str, str] | Non
     """The policy text a successful ``PutKeyPolicy`` event carried for this key, with its source."""
     if trigger is None or trigger.key_arn != key_arn or trigger.event_name != "PutKeyPolicy":
         return None
-    policy = trigger.evidence.get("policy")
-    if not isinstance(policy, str) or trigger.evidence.get("failed"):
+    policy = trigger.evidence.policy
+    if policy is None or trigger.evidence.failed:
         return None
     return policy, f"PutKeyPolicy event {trigger.event_id}"
 

@@ -8,16 +8,15 @@ environment (not random) so a crashed probe leaves at most one object behind.
 from __future__ import annotations
 
 from datetime import UTC, datetime
-from typing import Any, Final
+from typing import Any
 
 from botocore.exceptions import BotoCoreError, ClientError
 
 from byok.aws.errors import classify
+from byok.models import DEFAULT_CANARY_PREFIX
 from byok.validation.facts import S3ProbeFacts
 
 __all__ = ["DEFAULT_CANARY_PREFIX", "canary_key", "probe_bucket"]
-
-DEFAULT_CANARY_PREFIX: Final = "byok-guard/canary/"
 
 
 def canary_key(prefix: str, environment_id: str) -> str:

@@ -16,15 +16,13 @@ import importlib
 import json
 import os
 import sys
-import uuid
 from dataclasses import fields, is_dataclass
-from datetime import UTC, datetime
 from enum import Enum
 from typing import Any
 
 from byok.errors import ByokError
 from byok.identifiers import RoleArn, validate_environment_id, validate_table_name
-from byok.models import Environment, HealthStatus, Trigger, TriggerKind
+from byok.models import Environment, HealthStatus
 from byok.registration import check_platform_role
 
 DEFAULT_ENVIRONMENTS_TABLE = "byok-environments"
@@ -256,15 +254,14 @@ def _validate(args: argparse.Namespace, env: Environment, event_name: str) -> di
     role = _platform_role(args)
     if role:
         environ["PLATFORM_ROLE_ARN"] = role
-    now = datetime.now(UTC).isoformat(timespec="microseconds")
-    trigger = Trigger(
-        kind=TriggerKind.MANUAL,
-        key_arn=None,
+    from byok.events.triggers import manual_trigger
+
+    trigger = manual_trigger(
+        environment_id=env.environment_id,
+        reason=event_name,
+        event_name=event_name,
         account=env.customer_account,
         region=env.region,
-        event_name=event_name,
-        event_time=now,
-        event_id=f"manual-{uuid.uuid4()}",
     )
     deps = service.Deps.from_environment(environ)
     outcome = service.validate_environment(env.environment_id, trigger, deps)

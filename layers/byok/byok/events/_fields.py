@@ -6,7 +6,6 @@ field (``detail.eventTime: ...``), so a malformed event is diagnosed from one li
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
 from typing import Any
 
 from pydantic import ValidationError
@@ -21,6 +20,7 @@ from byok.identifiers import (
     validate_region,
 )
 from byok.identifiers import is_key_id as is_key_id
+from byok.times import parse_display_date, parse_time, wire_z
 
 _TYPE_WORDS = {
     "string_type": "expected a string",
@@ -78,16 +78,9 @@ def timestamp(value: object, field: str) -> str:
     if not isinstance(value, str):
         raise EventError(f"{field}: expected an ISO 8601 timestamp, got {short(value)}")
     try:
-        parsed = datetime.fromisoformat(value)
-        if parsed.tzinfo is None:
-            parsed = parsed.replace(tzinfo=UTC)  # CloudTrail and EventBridge times are UTC
-        parsed = parsed.astimezone(UTC)
-    except (ValueError, OverflowError):
+        return wire_z(parse_time(value, field))  # a naive time is UTC, as CloudTrail's are
+    except (InputError, ValueError, OverflowError):
         raise EventError(f"{field}: expected an ISO 8601 timestamp, got {short(value)}") from None
-    text = parsed.strftime("%Y-%m-%dT%H:%M:%S")
-    if parsed.microsecond:
-        text += f".{parsed.microsecond // 1000:03d}"
-    return text + "Z"
 
 
 def key_arn(value: object, field: str) -> KeyArn:
@@ -155,28 +148,9 @@ def pick(mapping: dict[str, Any] | None, *names: str) -> dict[str, Any]:
     return {name: mapping[name] for name in names if name in mapping}
 
 
-_CLOUDTRAIL_DATE_FORMATS = (
-    "%b %d, %Y, %I:%M:%S %p",  # "May 21, 2025, 5:47:45 AM"
-    "%b %d, %Y %I:%M:%S %p",
-    "%b %d, %Y, %H:%M:%S %p",  # "Apr 12, 2021 18:58:30 PM": 24-hour clock with a redundant AM/PM
-    "%b %d, %Y %H:%M:%S %p",
-)
-
-
 def cloudtrail_date(value: object) -> str | None:
     """CloudTrail writes some dates (``deletionDate``, ``validTo``) in a display format, not ISO
     8601; return the canonical UTC form when the text is recognisable, else None (best effort:
     validation reads the authoritative date from DescribeKey)."""
-    if not isinstance(value, str):
-        return None
-    try:
-        return timestamp(value, "date")
-    except EventError:
-        pass
-    for fmt in _CLOUDTRAIL_DATE_FORMATS:
-        try:
-            parsed = datetime.strptime(value, fmt)
-        except ValueError:
-            continue
-        return timestamp(parsed.isoformat(), "date")
-    return None
+    parsed = parse_display_date(value)
+    return wire_z(parsed) if parsed is not None else None

@@ -66,6 +66,9 @@ def manual_trigger(
     environment_id: str | None = None,
     reason: str = "manual",
     now: datetime | None = None,
+    event_name: str = "BYOK Manual Validation",
+    account: str | None = None,
+    region: str | None = None,
 ) -> Trigger:
     """A trigger for an operator-requested validation (CLI ``byok env validate``, registration)."""
     key = f.key_arn(key_arn, "key_arn") if key_arn is not None else None
@@ -76,9 +79,9 @@ def manual_trigger(
     return Trigger(
         kind=TriggerKind.MANUAL,
         key_arn=str(key) if key else None,
-        account=key.account if key else None,
-        region=key.region if key else None,
-        event_name="BYOK Manual Validation",
+        account=key.account if key else account,
+        region=key.region if key else region,
+        event_name=event_name,
         event_time=f.timestamp(when.isoformat(), "now"),
         event_id=str(uuid.uuid4()),
         evidence=evidence,

@@ -18,11 +18,17 @@ from typing import Any
 
 from byok.errors import ByokError, InputError, NotFoundError, TransientError
 from byok.health import HealthFlag
-from byok.models import Environment
+from byok.models import ClusterStatus, Environment
 from byok.notify import Notifier
 from byok.remediation.incidents import incidents_from_audit, latest_incident_start
 from byok.remediation.messages import render
-from byok.remediation.model import Action, ActionKind, HealthChange, RemediationContext
+from byok.remediation.model import (
+    Action,
+    ActionKind,
+    HealthChange,
+    RemediationContext,
+    StepOutcome,
+)
 from byok.remediation.plan import DEFAULT_REMINDER_DAYS, plan, plan_reminders
 from byok.store import Storage
 from byok.store.records import RemediationRecord
@@ -33,7 +39,6 @@ WHO = "byok-guard/remediate"
 EVENT_SOURCE = "byok.guard"
 WRITES_PAUSED = "BYOK Writes Paused"
 WRITES_RESUMED = "BYOK Writes Resumed"
-CLUSTER_AVAILABLE = "available"
 
 
 @dataclass
@@ -105,14 +110,14 @@ def parse_reminder_days(raw: str) -> tuple[int, ...]:
 class StepResult:
     action: str
     once_key: str
-    result: str  # done | skipped | failed
+    result: StepOutcome
     detail: str = ""
 
     def to_dict(self) -> dict[str, str]:
         return {
             "action": self.action,
             "once_key": self.once_key,
-            "result": self.result,
+            "result": self.result.value,
             "detail": self.detail,
         }
 
@@ -181,18 +186,18 @@ def _run(
     env_id = change.environment_id
     record = {"action": action.kind.value, "why": action.why, "who": WHO}
     if not deps.store.claim_once(env_id, action.once_key, record):
-        return StepResult(action.kind.value, action.once_key, "skipped", "already done")
+        return StepResult(action.kind.value, action.once_key, StepOutcome.SKIPPED, "already done")
     try:
         detail = _perform(action, change, ctx, deps)
     except TransientError as exc:
         deps.store.release_once(env_id, action.once_key)
-        _audit(deps, env_id, action, "retry", exc.message)
+        _audit(deps, env_id, action, StepOutcome.RETRY, exc.message)
         raise
     except ByokError as exc:
-        _audit(deps, env_id, action, "failed", exc.message)
-        return StepResult(action.kind.value, action.once_key, "failed", exc.message)
-    _audit(deps, env_id, action, "done", detail)
-    return StepResult(action.kind.value, action.once_key, "done", detail)
+        _audit(deps, env_id, action, StepOutcome.FAILED, exc.message)
+        return StepResult(action.kind.value, action.once_key, StepOutcome.FAILED, exc.message)
+    _audit(deps, env_id, action, StepOutcome.DONE, detail)
+    return StepResult(action.kind.value, action.once_key, StepOutcome.DONE, detail)
 
 
 def _perform(
@@ -250,8 +255,10 @@ def _follow_cluster_start(
     done = f"{incident}:cluster_available"
     if not deps.store.once_claimed(env.environment_id, started):
         return []
-    if ctx.cluster_status != CLUSTER_AVAILABLE:
-        return [StepResult("follow_cluster", done, "skipped", f"cluster {ctx.cluster_status}")]
+    if ctx.cluster_status != ClusterStatus.AVAILABLE:
+        return [
+            StepResult("follow_cluster", done, StepOutcome.SKIPPED, f"cluster {ctx.cluster_status}")
+        ]
     record = {"action": "follow_cluster", "why": "cluster start requested", "who": WHO}
     if not deps.store.claim_once(env.environment_id, done, record):
         return []
@@ -259,17 +266,19 @@ def _follow_cluster_start(
         env.environment_id,
         RemediationRecord(
             action="cluster_available",
-            result="done",
+            result=StepOutcome.DONE,
             who=WHO,
             why="cluster start requested",
             detail=f"{env.cluster_id} available",
         ),
         at=deps.stamp(),
     )
-    return [StepResult("follow_cluster", done, "done", f"{env.cluster_id} available")]
+    return [StepResult("follow_cluster", done, StepOutcome.DONE, f"{env.cluster_id} available")]
 
 
-def _audit(deps: RemediationDeps, env_id: str, action: Action, result: str, detail: str) -> None:
+def _audit(
+    deps: RemediationDeps, env_id: str, action: Action, result: StepOutcome, detail: str
+) -> None:
     deps.store.append_audit(
         env_id,
         RemediationRecord(

@@ -12,10 +12,10 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
-from byok.health import parse_time
+from byok.models import HealthStatus
 from byok.remediation.plan import format_duration
-
-HEALTHY = "HEALTHY"
+from byok.store.records import AuditKind
+from byok.times import parse_time
 
 
 @dataclass
@@ -54,10 +54,10 @@ def incidents_from_audit(records: Iterable[Mapping[str, Any]]) -> list[Incident]
     current: Incident | None = None
     for record in ordered:
         kind = record.get("type")
-        if kind == "health_changed":
+        if kind == AuditKind.HEALTH_CHANGED:
             status = str(record.get("status"))
             at = str(record.get("checked_at") or record.get("recorded_at"))
-            if status == HEALTHY:
+            if status == HealthStatus.HEALTHY:
                 if current is not None:
                     current.closed_at = at
                     current = None
@@ -69,7 +69,7 @@ def incidents_from_audit(records: Iterable[Mapping[str, Any]]) -> list[Incident]
             for reason in record.get("reasons") or []:
                 if reason not in current.reasons:
                     current.reasons.append(reason)
-        elif kind == "remediation" and incidents:
+        elif kind == AuditKind.REMEDIATION and incidents:
             # steps taken on recovery come right after the closing record: same incident
             incidents[-1].actions.append(
                 {k: record.get(k) for k in ("action", "result", "why", "recorded_at")}
@@ -80,7 +80,7 @@ def incidents_from_audit(records: Iterable[Mapping[str, Any]]) -> list[Incident]
 def _order(record: Mapping[str, Any]) -> tuple[str, int]:
     """Time order; at the same instant a health change precedes the steps it caused."""
     when = str(record.get("sk") or record.get("recorded_at") or "").split("#")[0]
-    return when, 0 if record.get("type") == "health_changed" else 1
+    return when, 0 if record.get("type") == AuditKind.HEALTH_CHANGED else 1
 
 
 def latest_incident_start(records: Iterable[Mapping[str, Any]]) -> str | None:

@@ -12,6 +12,7 @@ from dataclasses import dataclass
 from datetime import datetime
 
 from byok.models import Environment, Purpose
+from byok.reasons import REASONS, ReasonCode
 from byok.remediation.model import (
     SEVERITY,
     HealthChange,
@@ -26,37 +27,6 @@ WIDTH = 78
 PURPOSE_TEXT = {
     Purpose.S3.value: "S3 data encryption (SSE-KMS)",
     Purpose.AURORA.value: "Aurora PostgreSQL storage encryption",
-}
-
-#: customer-facing cause, per stable reason code (DESIGN.md section 4)
-CAUSES: dict[str, str] = {
-    "KEY_DISABLED": "The key is disabled. The platform can neither encrypt nor decrypt this "
-    "environment's data with it.",
-    "KEY_PENDING_DELETION": "The key is scheduled for deletion. A key pending deletion cannot be "
-    "used at all, and on the deletion date the data it protects is lost for good.",
-    "KEY_NOT_FOUND": "The key does not exist (or not in this region). Data encrypted under it "
-    "cannot be read.",
-    "KEY_PENDING_IMPORT": "The key has no key material (imported material was deleted or never "
-    "imported).",
-    "KEY_UNAVAILABLE": "The key's custom key store is disconnected.",
-    "KEY_MATERIAL_EXPIRING": "The key's imported key material expires soon; after that the key "
-    "becomes unusable.",
-    "KEY_MATERIAL_EXPIRED": "The key's imported key material has expired.",
-    "POLICY_DENIES_PLATFORM": "The key policy no longer lets the platform use the key through the "
-    "service that needs it.",
-    "POLICY_TOO_BROAD": "The key policy grants more than the platform needs.",
-    "S3_PROBE_FAILED": "A test write and read of encrypted data failed.",
-    "CLUSTER_INACCESSIBLE_RECOVERABLE": "The Aurora cluster lost access to its key and was "
-    "stopped. It can be recovered for 7 days after the key became unusable.",
-    "CLUSTER_INACCESSIBLE_TERMINAL": "The Aurora cluster lost access to its key for more than 7 "
-    "days and cannot be started again.",
-    "CLUSTER_KEY_MISMATCH": "The Aurora cluster is encrypted with a different key than the one "
-    "registered.",
-    "KEY_SPEC_INVALID": "The key is not a symmetric encryption key (SYMMETRIC_DEFAULT).",
-    "KEY_USAGE_INVALID": "The key's usage is not ENCRYPT_DECRYPT.",
-    "KEY_NOT_CUSTOMER_MANAGED": "The key is not a customer managed key.",
-    "KEY_WRONG_REGION": "The key is not in the environment's region.",
-    "KEY_WRONG_ACCOUNT": "The key is not in the registered customer account.",
 }
 
 HEADLINES: dict[NoticeKind, str] = {
@@ -144,7 +114,7 @@ def _wrap(text: str, first: str = "", rest: str = "") -> list[str]:
 
 def _problems_for(kind: NoticeKind, change: HealthChange) -> list[Problem]:
     if kind in (NoticeKind.PENDING_DELETION, NoticeKind.DELETION_REMINDER):
-        found = change.problem("KEY_PENDING_DELETION")
+        found = change.problem(ReasonCode.KEY_PENDING_DELETION)
         return [found] if found else []
     if kind is NoticeKind.RESOLVED:
         return []
@@ -155,8 +125,8 @@ def _problems_for(kind: NoticeKind, change: HealthChange) -> list[Problem]:
 
 
 def _cluster_problem(change: HealthChange) -> Problem:
-    return change.problem("CLUSTER_INACCESSIBLE_TERMINAL") or Problem(
-        "CLUSTER_INACCESSIBLE_TERMINAL", "aurora", "", None, None, {}
+    return change.problem(ReasonCode.CLUSTER_INACCESSIBLE_TERMINAL) or Problem(
+        ReasonCode.CLUSTER_INACCESSIBLE_TERMINAL, "aurora", "", None, None, {}
     )
 
 
@@ -168,7 +138,7 @@ def _section(env: Environment, problem: Problem, now: datetime) -> str:
         ("Key", str(key_arn or "-")),
         ("Purpose", PURPOSE_TEXT.get(problem.purpose or "", problem.purpose or "-")),
         ("Reason code", problem.reason),
-        ("What happened", CAUSES.get(problem.reason, problem.message or problem.reason)),
+        ("What happened", _cause(problem)),
     ]
     if problem.error:
         rows.append(("Error seen", problem.error))
@@ -187,8 +157,15 @@ def _section(env: Environment, problem: Problem, now: datetime) -> str:
     return text
 
 
+def _cause(problem: Problem) -> str:
+    """What happened, in the catalogue's customer-facing words (else the check's message)."""
+    entry = REASONS.get(problem.reason)  # type: ignore[call-overload]
+    return (entry.cause if entry else None) or problem.message or problem.reason
+
+
 def _deadline(problem: Problem, now: datetime) -> str | None:
-    if problem.reason == "KEY_PENDING_DELETION":
+    entry = REASONS.get(problem.reason)  # type: ignore[call-overload]
+    if entry is not None and entry.deletion_deadline:
         when = deletion_date_of(problem)
         if when is None:
             return "the deletion date was not reported; act now"

@@ -12,16 +12,21 @@ from byok.errors import EventError, InputError
 from byok.identifiers import validate_environment_id
 from byok.models import Environment, HealthStatus
 
-#: Aurora cluster statuses after key loss (AWS-FACTS.md, "Aurora with a customer key")
-CLUSTER_RECOVERABLE = "inaccessible-encryption-credentials-recoverable"
-CLUSTER_TERMINAL = "inaccessible-encryption-credentials"
-
 
 class ActionKind(StrEnum):
     PAUSE_WRITES = "pause_writes"
     RESUME_WRITES = "resume_writes"
     START_CLUSTER = "start_cluster"
     NOTIFY = "notify"
+
+
+class StepOutcome(StrEnum):
+    """What came of one remediation step (``StepResult.result`` and the audit ``result``)."""
+
+    DONE = "done"
+    SKIPPED = "skipped"  # already done (its once-marker was claimed), or not due yet
+    FAILED = "failed"  # definitive: audited, not retried
+    RETRY = "retry"  # transient: the marker is given back and the Lambda retries (audit only)
 
 
 class NoticeKind(StrEnum):

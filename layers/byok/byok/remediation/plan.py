@@ -10,12 +10,9 @@ from __future__ import annotations
 from collections.abc import Iterable
 from datetime import datetime, timedelta
 
-from byok.errors import InputError
-from byok.health import parse_time
-from byok.models import HealthStatus
+from byok.models import ClusterStatus, HealthStatus
+from byok.reasons import ReasonCode
 from byok.remediation.model import (
-    CLUSTER_RECOVERABLE,
-    CLUSTER_TERMINAL,
     Action,
     ActionKind,
     HealthChange,
@@ -23,9 +20,8 @@ from byok.remediation.model import (
     Problem,
     RemediationContext,
 )
+from byok.times import parse_optional
 
-PENDING_DELETION = "KEY_PENDING_DELETION"
-TERMINAL_REASON = "CLUSTER_INACCESSIBLE_TERMINAL"
 DEFAULT_REMINDER_DAYS: tuple[int, ...] = (7, 3, 1)
 
 
@@ -45,7 +41,10 @@ def plan(change: HealthChange, ctx: RemediationContext) -> list[Action]:
             Action(ActionKind.NOTIFY, f"{incident}:notify:{key}", why, notice=kind, params=params)
         )
 
-    terminal = ctx.cluster_status == CLUSTER_TERMINAL or TERMINAL_REASON in change.reasons
+    terminal = (
+        ctx.cluster_status == ClusterStatus.TERMINAL
+        or ReasonCode.CLUSTER_INACCESSIBLE_TERMINAL in change.reasons
+    )
     if terminal:
         # Terminal loss of the cluster: never start it again, only a restore from backup helps.
         notify(NoticeKind.CLUSTER_TERMINAL, "cluster_terminal", "cluster lost its key for good")
@@ -55,7 +54,7 @@ def plan(change: HealthChange, ctx: RemediationContext) -> list[Action]:
             actions.append(
                 Action(ActionKind.PAUSE_WRITES, f"{incident}:pause", f"key unusable: {reasons}")
             )
-        if PENDING_DELETION in change.reasons:
+        if ReasonCode.KEY_PENDING_DELETION in change.reasons:
             notify(NoticeKind.PENDING_DELETION, "pending_deletion", "key scheduled for deletion")
         else:
             notify(NoticeKind.KEY_UNUSABLE, f"KEY_UNUSABLE:{reasons}", f"key unusable: {reasons}")
@@ -70,7 +69,7 @@ def plan(change: HealthChange, ctx: RemediationContext) -> list[Action]:
             )
         notify(NoticeKind.AT_RISK, f"AT_RISK:{reasons}", f"at risk: {reasons}")
     elif status is HealthStatus.HEALTHY:
-        if ctx.cluster_status == CLUSTER_RECOVERABLE:
+        if ctx.cluster_status == ClusterStatus.RECOVERABLE:
             actions.append(
                 Action(
                     ActionKind.START_CLUSTER,
@@ -102,13 +101,16 @@ def plan_reminders(
     Only the tightest threshold crossed is due, and only thresholds crossed after the incident
     opened: a key scheduled with a 7-day window gets the urgent notice, not also a "7 days" one.
     """
-    if change.status is not HealthStatus.KEY_UNUSABLE or PENDING_DELETION not in change.reasons:
+    if (
+        change.status is not HealthStatus.KEY_UNUSABLE
+        or ReasonCode.KEY_PENDING_DELETION not in change.reasons
+    ):
         return []
     deletion = deletion_date(change)
     if deletion is None:
         return []
     incident = incident_id(change, ctx)
-    opened = _parse_time(incident)
+    opened = parse_optional(incident)
     remaining = deletion - ctx.now
     if remaining <= timedelta(0):
         return []
@@ -133,27 +135,17 @@ def plan_reminders(
 
 
 def deletion_date(change: HealthChange) -> datetime | None:
-    return deletion_date_of(change.problem(PENDING_DELETION))
+    return deletion_date_of(change.problem(ReasonCode.KEY_PENDING_DELETION))
 
 
 def deletion_date_of(problem: Problem | None) -> datetime | None:
     if problem is None:
         return None
-    return _parse_time(problem.evidence.get("deletion_date"))
-
-
-def _parse_time(value: object) -> datetime | None:
-    """An ISO time, or None for a missing or unreadable one (evidence is best effort)."""
-    if not isinstance(value, str):
-        return None
-    try:
-        return parse_time(value)
-    except InputError:
-        return None
+    return parse_optional(problem.evidence.get("deletion_date"))
 
 
 def _duration(start: str, end: str) -> str:
-    a, b = _parse_time(start), _parse_time(end)
+    a, b = parse_optional(start), parse_optional(end)
     if a is None or b is None or b < a:
         return "unknown"
     return format_duration(b - a)

@@ -23,7 +23,7 @@ import uuid
 from datetime import UTC
 from typing import Final
 
-from byok.health import parse_time
+from byok.times import parse_time
 
 __all__ = [
     "CLAIM",

@@ -176,7 +176,7 @@ class RemediationRecord:
 
     kind: ClassVar[AuditKind] = AuditKind.REMEDIATION
     action: str
-    result: str
+    result: str  # a ``byok.remediation.model.StepOutcome`` value
     who: str
     why: str
     detail: str = ""

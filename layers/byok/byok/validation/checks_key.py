@@ -12,6 +12,7 @@ from datetime import timedelta
 from typing import Final
 
 from byok.models import CheckResult, CheckStatus, Purpose
+from byok.reasons import ReasonCode
 from byok.validation.facts import KeyMetadata
 from byok.validation.interpret import KEY_STATE_REASONS, expected_error, reason_for_error
 from byok.validation.registry import Check, CheckContext, register_check
@@ -85,7 +86,7 @@ class KeyState(Check):
             return self.result(
                 ctx,
                 purpose,
-                "KEY_METADATA_UNREADABLE",
+                ReasonCode.KEY_METADATA_UNREADABLE,
                 "the platform may not call DescribeKey on the key; the probes decide",
                 status=CheckStatus.SKIP,
                 error=error,
@@ -100,7 +101,7 @@ class KeyState(Check):
             return self.result(
                 ctx,
                 purpose,
-                "CHECK_FAILED",
+                ReasonCode.CHECK_FAILED,
                 f"DescribeKey failed with an unexpected error ({error.code})",
                 status=CheckStatus.ERROR,
                 error=error,
@@ -121,7 +122,7 @@ class KeySpec(_MetadataCheck):
             yield self.result(
                 ctx,
                 purpose,
-                "KEY_SPEC_INVALID",
+                ReasonCode.KEY_SPEC_INVALID,
                 f"KeySpec is {meta.key_spec}, expected SYMMETRIC_DEFAULT",
                 evidence={"key_spec": meta.key_spec},
             )
@@ -130,7 +131,7 @@ class KeySpec(_MetadataCheck):
             yield self.result(
                 ctx,
                 purpose,
-                "KEY_USAGE_INVALID",
+                ReasonCode.KEY_USAGE_INVALID,
                 f"KeyUsage is {meta.key_usage}, expected ENCRYPT_DECRYPT",
                 evidence={"key_usage": meta.key_usage},
             )
@@ -149,7 +150,7 @@ class KeyManager(_MetadataCheck):
             yield self.result(
                 ctx,
                 purpose,
-                "KEY_NOT_CUSTOMER_MANAGED",
+                ReasonCode.KEY_NOT_CUSTOMER_MANAGED,
                 f"KeyManager is {meta.key_manager}, expected CUSTOMER",
                 evidence={"key_manager": meta.key_manager},
             )
@@ -174,7 +175,7 @@ class KeyLocation(_MetadataCheck):
             yield self.result(
                 ctx,
                 purpose,
-                "KEY_WRONG_REGION",
+                ReasonCode.KEY_WRONG_REGION,
                 f"key is in {meta.region}, the environment is in {ctx.env.region}",
                 evidence={"key_region": meta.region},
             )
@@ -183,7 +184,7 @@ class KeyLocation(_MetadataCheck):
             yield self.result(
                 ctx,
                 purpose,
-                "KEY_WRONG_ACCOUNT",
+                ReasonCode.KEY_WRONG_ACCOUNT,
                 f"key is owned by {meta.account}, expected {ctx.env.customer_account}",
                 evidence={"key_account": meta.account},
             )
@@ -215,7 +216,7 @@ class KeyMaterialExpiry(_MetadataCheck):
             yield self.result(
                 ctx,
                 purpose,
-                "KEY_MATERIAL_EXPIRED",
+                ReasonCode.KEY_MATERIAL_EXPIRED,
                 f"imported key material expired on {meta.valid_to.isoformat()}",
                 evidence=evidence,
                 fix_values=values,
@@ -224,7 +225,7 @@ class KeyMaterialExpiry(_MetadataCheck):
             yield self.result(
                 ctx,
                 purpose,
-                "KEY_MATERIAL_EXPIRING",
+                ReasonCode.KEY_MATERIAL_EXPIRING,
                 f"imported key material expires on {meta.valid_to.isoformat()} "
                 f"({left.days} days left)",
                 evidence=evidence,
@@ -252,7 +253,7 @@ class KeyRotation(Check):
             detail = f" ({facts.rotation_error.code})" if facts.rotation_error else ""
             yield self.skipped(ctx, purpose, f"rotation status not available{detail}")
         elif not facts.rotation_enabled:
-            yield self.result(ctx, purpose, "KEY_ROTATION_DISABLED", "")
+            yield self.result(ctx, purpose, ReasonCode.KEY_ROTATION_DISABLED, "")
         else:
             yield self.result(ctx, purpose, None, "automatic rotation enabled")
 
@@ -267,7 +268,7 @@ class KeyUnique(Check):
             yield self.result(
                 ctx,
                 purpose,
-                "KEY_SHARED",
+                ReasonCode.KEY_SHARED,
                 f"{purpose.value} key is also used by {', '.join(shared)}",
                 evidence={"shared_with": list(shared)},
             )

@@ -13,6 +13,7 @@ from collections.abc import Iterator
 
 from byok.errors import InputError
 from byok.models import CheckResult, CheckStatus, Purpose
+from byok.reasons import ReasonCode
 from byok.validation.registry import Check, CheckContext, register_check
 
 #: contract check ids whose failure means the platform cannot do what it needs
@@ -49,7 +50,7 @@ class KeyPolicy(Check):
             yield self.result(
                 ctx,
                 purpose,
-                "POLICY_UNPARSEABLE",
+                ReasonCode.POLICY_UNPARSEABLE,
                 f"key policy could not be parsed: {exc.message}",
                 status=CheckStatus.WARN,
                 evidence=evidence,
@@ -67,7 +68,7 @@ class KeyPolicy(Check):
             yield self.result(
                 ctx,
                 purpose,
-                "POLICY_DENIES_PLATFORM",
+                ReasonCode.POLICY_DENIES_PLATFORM,
                 "; ".join(c.message for c in denies),
                 evidence=evidence,
                 fix_values={"statements": statements},
@@ -76,7 +77,7 @@ class KeyPolicy(Check):
             yield self.result(
                 ctx,
                 purpose,
-                "POLICY_TOO_BROAD",
+                ReasonCode.POLICY_TOO_BROAD,
                 "; ".join(f"{c.id}: {c.message}" for c in broad),
                 status=CheckStatus.WARN,
                 evidence=evidence,
@@ -94,7 +95,7 @@ class KeyPolicy(Check):
         return self.result(
             ctx,
             purpose,
-            "POLICY_UNREADABLE",
+            ReasonCode.POLICY_UNREADABLE,
             "key policy not readable by the platform and no PutKeyPolicy evidence; "
             "the probes decide",
             status=CheckStatus.SKIP,

@@ -12,13 +12,12 @@ import json
 from collections.abc import Iterator
 from typing import Final
 
-from byok.models import CheckResult, CheckStatus, Purpose
+from byok.models import CheckResult, CheckStatus, ClusterStatus, Purpose
+from byok.reasons import ReasonCode
 from byok.validation.facts import FactError
 from byok.validation.interpret import reason_for_error
 from byok.validation.registry import Check, CheckContext, register_check
 
-RECOVERABLE: Final = "inaccessible-encryption-credentials-recoverable"
-TERMINAL: Final = "inaccessible-encryption-credentials"
 _CLUSTER_NOT_FOUND: Final = frozenset({"DBClusterNotFoundFault", "DBClusterNotFound"})
 
 
@@ -55,9 +54,9 @@ class S3Probe(Check):
         if error.transient:
             yield self.could_not_check(ctx, purpose, error, f"S3 canary ({probe.failed_step})")
             return
-        reason = reason_for_error(error) or "S3_PROBE_FAILED"
+        reason = reason_for_error(error) or ReasonCode.S3_PROBE_FAILED
         statements = None
-        if reason in {"POLICY_DENIES_PLATFORM", "S3_PROBE_FAILED"}:
+        if reason in {ReasonCode.POLICY_DENIES_PLATFORM, ReasonCode.S3_PROBE_FAILED}:
             from byok.contract import render_statements
 
             statements = json.dumps(
@@ -104,9 +103,9 @@ class AuroraCluster(Check):
             "kms_key_id": cluster.kms_key_id,
         }
         key_arn = ctx.env.key_arn(purpose)
-        recoverable = cluster.status == RECOVERABLE or (cluster.status or "").startswith(
-            RECOVERABLE
-        )
+        recoverable = cluster.status == ClusterStatus.RECOVERABLE or (
+            cluster.status or ""
+        ).startswith(ClusterStatus.RECOVERABLE)
         meta = ctx.key(purpose).metadata
         if recoverable and meta is not None and meta.key_state == "Enabled":
             # the customer's part is done: the key is back, only the stopped cluster remains,
@@ -114,7 +113,7 @@ class AuroraCluster(Check):
             yield self.result(
                 ctx,
                 purpose,
-                "CLUSTER_RECOVERY_PENDING",
+                ReasonCode.CLUSTER_RECOVERY_PENDING,
                 f"key {key_arn} is enabled again; cluster {cluster.cluster_id} is still "
                 f"{cluster.status} and must be started",
                 evidence=evidence,
@@ -123,15 +122,15 @@ class AuroraCluster(Check):
             yield self.result(
                 ctx,
                 purpose,
-                "CLUSTER_INACCESSIBLE_RECOVERABLE",
+                ReasonCode.CLUSTER_INACCESSIBLE_RECOVERABLE,
                 f"cluster {cluster.cluster_id} is {cluster.status}: stopped, recoverable 7 days",
                 evidence=evidence,
             )
-        elif cluster.status == TERMINAL:
+        elif cluster.status == ClusterStatus.TERMINAL:
             yield self.result(
                 ctx,
                 purpose,
-                "CLUSTER_INACCESSIBLE_TERMINAL",
+                ReasonCode.CLUSTER_INACCESSIBLE_TERMINAL,
                 f"cluster {cluster.cluster_id} is {cluster.status}: restore from backup",
                 evidence=evidence,
             )
@@ -139,7 +138,7 @@ class AuroraCluster(Check):
             yield self.result(
                 ctx,
                 purpose,
-                "CLUSTER_NOT_ENCRYPTED",
+                ReasonCode.CLUSTER_NOT_ENCRYPTED,
                 f"cluster {cluster.cluster_id} has no storage encryption",
                 evidence=evidence,
             )
@@ -147,7 +146,7 @@ class AuroraCluster(Check):
             yield self.result(
                 ctx,
                 purpose,
-                "CLUSTER_KEY_MISMATCH",
+                ReasonCode.CLUSTER_KEY_MISMATCH,
                 f"cluster {cluster.cluster_id} is encrypted with {cluster.kms_key_id}, "
                 f"not the registered {key_arn}",
                 evidence=evidence,
@@ -168,14 +167,14 @@ class AuroraCluster(Check):
             return self.result(
                 ctx,
                 purpose,
-                "CLUSTER_NOT_FOUND",
+                ReasonCode.CLUSTER_NOT_FOUND,
                 f"cluster {ctx.env.cluster_id} not found in {ctx.env.region}",
                 error=error,
             )
         return self.result(
             ctx,
             purpose,
-            "CHECK_FAILED",
+            ReasonCode.CHECK_FAILED,
             f"DescribeDBClusters failed ({error.code})",
             status=CheckStatus.ERROR,
             error=error,

@@ -18,6 +18,7 @@ from byok.models import (
     Trigger,
     ValidationReport,
 )
+from byok.reasons import ReasonCode
 from byok.validation import checks_key, checks_policy, checks_probe  # noqa: F401  (registration)
 from byok.validation.facts import Facts
 from byok.validation.registry import REGISTRY, Check, CheckContext
@@ -57,7 +58,7 @@ def _no_access(check: Check, ctx: CheckContext, purpose: Purpose) -> CheckResult
     error = ctx.facts.access_error
     if error is None:  # pragma: no cover - guarded by the caller
         raise ValueError("no access error")
-    reason = "TRANSIENT_ERROR" if error.transient else "PLATFORM_ROLE_UNAVAILABLE"
+    reason = ReasonCode.TRANSIENT_ERROR if error.transient else ReasonCode.PLATFORM_ROLE_UNAVAILABLE
     return check.result(
         ctx,
         purpose,

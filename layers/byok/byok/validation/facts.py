@@ -10,11 +10,12 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import Any
 
 from byok.identifiers import KeyArn
 from byok.models import Purpose
+from byok.times import parse_time
 
 __all__ = [
     "ClusterFacts",
@@ -61,12 +62,7 @@ def _time(value: Any) -> datetime | None:
     """DescribeKey times arrive as datetimes (boto3) or epoch seconds (raw JSON)."""
     if value is None or value == "":
         return None
-    if isinstance(value, datetime):
-        return value if value.tzinfo else value.replace(tzinfo=UTC)
-    if isinstance(value, int | float):
-        return datetime.fromtimestamp(value, tz=UTC)
-    parsed = datetime.fromisoformat(str(value))
-    return parsed if parsed.tzinfo else parsed.replace(tzinfo=UTC)
+    return parse_time(value, "KeyMetadata time")
 
 
 @dataclass(frozen=True, slots=True)

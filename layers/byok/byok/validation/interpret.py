@@ -9,19 +9,20 @@ from __future__ import annotations
 
 from typing import Final
 
+from byok.reasons import ReasonCode
 from byok.validation.facts import FactError
 
 __all__ = ["KEY_STATE_REASONS", "expected_error", "reason_for_error"]
 
 #: DescribeKey ``KeyState`` -> reason code (Enabled has none)
 KEY_STATE_REASONS: Final = {
-    "Disabled": "KEY_DISABLED",
-    "PendingDeletion": "KEY_PENDING_DELETION",
-    "PendingReplicaDeletion": "KEY_PENDING_DELETION",
-    "PendingImport": "KEY_PENDING_IMPORT",
-    "Unavailable": "KEY_UNAVAILABLE",
-    "Creating": "KEY_STATE_TRANSITIONAL",
-    "Updating": "KEY_STATE_TRANSITIONAL",
+    "Disabled": ReasonCode.KEY_DISABLED,
+    "PendingDeletion": ReasonCode.KEY_PENDING_DELETION,
+    "PendingReplicaDeletion": ReasonCode.KEY_PENDING_DELETION,
+    "PendingImport": ReasonCode.KEY_PENDING_IMPORT,
+    "Unavailable": ReasonCode.KEY_UNAVAILABLE,
+    "Creating": ReasonCode.KEY_STATE_TRANSITIONAL,
+    "Updating": ReasonCode.KEY_STATE_TRANSITIONAL,
 }
 
 
@@ -32,23 +33,23 @@ def reason_for_error(error: FactError) -> str | None:
     code = error.code.removeprefix("KMS.")
     message = error.message.lower()
     if code == "DisabledException":
-        return "KEY_DISABLED"
+        return ReasonCode.KEY_DISABLED
     if code == "KMSInvalidStateException":
         if "pending deletion" in message or "pendingdeletion" in message:
-            return "KEY_PENDING_DELETION"
+            return ReasonCode.KEY_PENDING_DELETION
         if "pending import" in message or "pendingimport" in message:
-            return "KEY_PENDING_IMPORT"
+            return ReasonCode.KEY_PENDING_IMPORT
         if "unavailable" in message:
-            return "KEY_UNAVAILABLE"
-        return "KEY_INVALID_STATE"
+            return ReasonCode.KEY_UNAVAILABLE
+        return ReasonCode.KEY_INVALID_STATE
     if code in {"NotFoundException", "InvalidArnException"}:
-        return "KEY_NOT_FOUND"
+        return ReasonCode.KEY_NOT_FOUND
     if code in {"KeyUnavailableException", "CustomKeyStoreInvalidStateException"}:
-        return "KEY_UNAVAILABLE"
+        return ReasonCode.KEY_UNAVAILABLE
     if code == "ExpiredImportTokenException":
         return None
     if code in {"AccessDenied", "AccessDeniedException"} and "kms:" in message:
-        return "POLICY_DENIES_PLATFORM"
+        return ReasonCode.POLICY_DENIES_PLATFORM
     return None
 
 

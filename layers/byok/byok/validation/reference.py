@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import inspect
 
-from byok.reasons import REASONS
+from byok.reasons import REASONS, Actor
 from byok.validation.registry import REGISTRY, required_permissions
 
 __all__ = ["BEGIN", "END", "render_reference"]
@@ -33,7 +33,10 @@ def render_reference() -> str:
         )
     lines += ["", f"All permissions: {', '.join(required_permissions())}.", ""]
     lines += ["### Reason codes", ""]
-    lines += ["| code | impact | meaning | fix |", "|---|---|---|---|"]
+    lines += [
+        "| code | impact | severity | who acts | meaning | fix |",
+        "|---|---|---|---|---|---|",
+    ]
     for code in sorted(REASONS):
         r = REASONS[code]
         impact = r.impact.value if r.impact else "none (evidence of nothing)"
@@ -42,6 +45,9 @@ def render_reference() -> str:
                 f"{p.value}: {s.value}" for p, s in r.impact_by_purpose.items()
             )
         fix = f"`{_cell(r.fix_template)}`" if r.fix_template else ""
-        lines.append(f"| `{code}` | {impact} | {_cell(r.summary)} | {fix} |")
+        who = "customer" if r.actor is Actor.CUSTOMER else "platform operator"
+        lines.append(
+            f"| `{code}` | {impact} | {r.severity.value} | {who} | {_cell(r.summary)} | {fix} |"
+        )
     lines += ["", END, ""]
     return "\n".join(lines)

@@ -16,7 +16,7 @@ from typing import Any, ClassVar, Final
 
 from byok.errors import InputError
 from byok.models import CheckResult, CheckStatus, Environment, HealthStatus, Purpose, Trigger
-from byok.reasons import get_reason
+from byok.reasons import ReasonCode, get_reason
 from byok.validation.facts import FactError, Facts, KeyFacts
 
 __all__ = [
@@ -62,8 +62,7 @@ class CheckContext:
         t = self.trigger
         if t is None or t.key_arn != key_arn or t.event_name != "ScheduleKeyDeletion":
             return None
-        value = t.evidence.get("deletionDate")
-        return str(value) if value else None
+        return t.evidence.deletion_date
 
 
 class Check(ABC):
@@ -87,7 +86,7 @@ class Check(ABC):
         self,
         ctx: CheckContext,
         purpose: Purpose,
-        reason: str | None,
+        reason: ReasonCode | None,
         message: str,
         *,
         status: CheckStatus | None = None,
@@ -123,7 +122,7 @@ class Check(ABC):
         if isinstance(error, FactError):
             error = error.context
         evidence = dict(evidence or {})
-        if reason == "KEY_PENDING_DELETION" and "deletion_date" not in evidence:
+        if entry.deletion_deadline and "deletion_date" not in evidence:
             date = ctx.event_deletion_date(ctx.env.key_arn(purpose))
             if date:
                 evidence.update(
@@ -132,7 +131,7 @@ class Check(ABC):
         return CheckResult(
             self.id,
             status,
-            reason,
+            entry.code,
             message or entry.summary,
             fix=fix,
             purpose=purpose,
@@ -148,7 +147,7 @@ class Check(ABC):
         return self.result(
             ctx,
             purpose,
-            "TRANSIENT_ERROR",
+            ReasonCode.TRANSIENT_ERROR,
             f"{what} could not be read ({error.code}); re-checked later",
             status=CheckStatus.ERROR,
             error=error,
