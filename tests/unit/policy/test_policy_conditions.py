@@ -469,10 +469,68 @@ def test_policy_variable_substituted_from_request_context(holds: Holds) -> None:
     assert not holds(condition, {"s3:prefix": "home/bob/docs"}, principal=user)
 
 
-def test_policy_variable_without_value_invalidates_the_statement(holds: Holds) -> None:
-    """VARS: a key that is "not present ... any attempt to match it fails and causes the
-    statement to be invalid" (even under a negated operator)."""
-    assert not holds({"StringNotEquals": {KEY: "${aws:PrincipalTag/missing}"}}, {KEY: "x"})
+def test_policy_variable_without_value_matches_nothing(holds: Holds) -> None:
+    """A variable with no value in the request matches no value: a positive operator is false,
+    a negated operator is true. IAM User Guide, "IAM policy elements: Variables and tags" >
+    "Policy variables with no value"
+    (https://docs.aws.amazon.com/IAM/latest/UserGuide/reference_policies_variables.html)."""
+    missing = "${aws:PrincipalTag/missing}"
+    assert holds({"StringNotEquals": {KEY: missing}}, {KEY: "x"})
+    assert not holds({"StringEquals": {KEY: missing}}, {KEY: "x"})
+    assert not holds({"StringLike": {KEY: missing}}, {KEY: "x"})
+    assert holds({"StringNotLike": {KEY: missing}}, {KEY: "x"})
+    assert holds({"ArnNotEquals": {ARN_KEY: "arn:aws:iam::1:role/" + missing}}, {ARN_KEY: "a"})
+    # the other values of the clause still count
+    assert holds({"StringEquals": {KEY: [missing, "x"]}}, {KEY: "x"})
+    assert not holds({"StringNotEquals": {KEY: [missing, "x"]}}, {KEY: "x"})
+
+
+def test_deny_with_negated_operator_on_unset_tag_denies() -> None:
+    """A Deny with ``StringNotEquals`` against an unset ``${aws:PrincipalTag/team}`` denies: the
+    variable has no value, so the negated operator matches. IAM User Guide, "IAM policy
+    elements: Variables and tags" > "Policy variables with no value"
+    (https://docs.aws.amazon.com/IAM/latest/UserGuide/reference_policies_variables.html)."""
+    from byok.policy import Request, evaluate, parse_policy
+
+    policy = parse_policy(
+        {
+            "Version": "2012-10-17",
+            "Statement": [
+                {"Effect": "Allow", "Principal": "*", "Action": "kms:Decrypt", "Resource": "*"},
+                {
+                    "Effect": "Deny",
+                    "Principal": "*",
+                    "Action": "kms:Decrypt",
+                    "Resource": "*",
+                    "Condition": {
+                        "StringNotEquals": {"aws:ResourceTag/team": "${aws:PrincipalTag/team}"}
+                    },
+                },
+            ],
+        }
+    )
+    caller = "arn:aws:iam::111122223333:role/app"
+    untagged = Request(caller, "kms:Decrypt", context={"aws:ResourceTag/team": "blue"})
+    assert evaluate(policy, untagged).decision.value == "explicit_deny"
+    tagged = Request(
+        caller,
+        "kms:Decrypt",
+        context={"aws:ResourceTag/team": "blue", "aws:PrincipalTag/team": "blue"},
+    )
+    assert evaluate(policy, tagged).decision.value == "allow"
+
+
+def test_policy_variables_in_bool_operator(holds: Holds) -> None:
+    """Policy variables are supported in the Boolean operators. IAM User Guide, "IAM JSON
+    policy elements: Condition operators" > "Boolean condition operators" ("Policy variables
+    - Supported")
+    (https://docs.aws.amazon.com/IAM/latest/UserGuide/reference_policies_elements_condition_operators.html)."""
+    condition = {"Bool": {"aws:SecureTransport": "${aws:PrincipalTag/tls}"}}
+    assert holds(condition, {"aws:SecureTransport": "true", "aws:PrincipalTag/tls": "true"})
+    assert not holds(condition, {"aws:SecureTransport": "true", "aws:PrincipalTag/tls": "false"})
+    # a substituted value that is not a boolean matches nothing
+    assert not holds(condition, {"aws:SecureTransport": "true", "aws:PrincipalTag/tls": "maybe"})
+    assert not holds(condition, {"aws:SecureTransport": "true"})
 
 
 def test_policy_variable_default_value(holds: Holds) -> None:
@@ -502,7 +560,7 @@ def test_regex_metacharacters_in_patterns_are_literal(holds: Holds) -> None:
 
 def test_multivalued_key_cannot_be_a_policy_variable(holds: Holds) -> None:
     """VARS: a variable needs a single value; a multivalued key (or none at all, without a
-    default) cannot be substituted, so the statement does not apply."""
+    default) cannot be substituted, so that value matches nothing."""
     condition = {"StringEquals": {KEY: "${k:multi}"}}
     assert holds(condition, {KEY: "a", "k:multi": "a"})
     assert not holds(condition, {KEY: "a", "k:multi": ["a", "b"]})

@@ -294,13 +294,30 @@ def test_not_principal_with_deny_spares_only_fully_listed_identities() -> None:
     assert decision(statements, SESSION) == "allow"
     assert decision(statements, f"arn:aws:iam::{PLATFORM}:user/u") == "explicit_deny"
     assert decision(statements, f"arn:aws:sts::{OTHER}:assumed-role/platform/w") == "explicit_deny"
-    # the role covers its sessions, but without the account the account identity is denied
+    # without the account the account identity is denied
     role_only = statement(Effect="Deny", Principal=None, NotPrincipal={"AWS": ROLE})
     assert decision([statement(), role_only], SESSION) == "explicit_deny"
+
+
+def test_not_principal_deny_spares_a_session_only_by_its_session_arn() -> None:
+    """NotPrincipal in a Deny exempts a role's session only when the session ARN
+    (``arn:aws:sts::ACCOUNT:assumed-role/ROLE/SESSION``) is listed; the role ARN alone does not.
+    IAM User Guide, "AWS JSON policy elements: NotPrincipal" > "Specifying NotPrincipal with
+    Deny" (https://docs.aws.amazon.com/IAM/latest/UserGuide/reference_policies_elements_notprincipal.html)."""
     role_and_account = statement(
         Effect="Deny", Principal=None, NotPrincipal={"AWS": [ROLE, PLATFORM]}
     )
-    assert decision([statement(), role_and_account], SESSION) == "allow"
+    assert decision([statement(), role_and_account], SESSION) == "explicit_deny"
+    with_session = statement(
+        Effect="Deny", Principal=None, NotPrincipal={"AWS": [ROLE, PLATFORM, SESSION]}
+    )
+    assert decision([statement(), with_session], SESSION) == "allow"
+    other_session = SESSION.rsplit("/", 1)[0] + "/another"
+    assert decision([statement(), with_session], other_session) == "explicit_deny"
+    # Allow + NotPrincipal: the role ARN alone does not name its session either
+    allow_but_role = statement(Principal=None, NotPrincipal={"AWS": ROLE})
+    assert decision([allow_but_role], SESSION) == "allow"
+    assert decision([allow_but_role], ROLE) == "implicit_deny"
 
 
 def test_not_principal_with_allow_allows_everyone_else() -> None:

@@ -210,8 +210,8 @@ def test_document_errors(source: Any, message: str) -> None:
             "Statement[1].Condition.IpAddress.k: expected an IP address or CIDR",
         ),
         (
-            {"Condition": {"ArnLike": {"k": 7}}},
-            "Statement[1].Condition.ArnLike.k: expected an ARN string",
+            {"Condition": {"ArnLike": {"k": None}}},
+            "Statement[1].Condition.ArnLike.k: expected a string, number or boolean, got null",
         ),
         (
             {"Condition": {"StringEquals": {"k": "${aws:username"}}},

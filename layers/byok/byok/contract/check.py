@@ -1,14 +1,19 @@
 """Check a key policy against the BYOK contract, through the policy evaluator only.
 
-Every contract expectation (``byok.contract.spec``) is one request evaluated with
-``byok.policy.evaluate``; a check is the set of its expectations, and its status is the worst
-severity among the expectations that got the wrong answer:
+A check is a set of requests and the answer the key policy must give to all of them. The
+required requests are a fixed list (``byok.contract.spec``); each forbidden class is a party,
+an action set and pinned context keys (``FORBIDDEN``), and ``byok.contract.search`` finds the
+requests of the class the policy allows among candidates derived from the policy itself
+(``byok.contract.candidates``, argued complete in docs/policy.md). Every decision is
+``byok.policy.evaluate``'s. A check's status is the worst severity among its violations:
 
 =============================== ======= ===================================================
 check                           status  when
 =============================== ======= ===================================================
 required-access                 fail    a request the platform needs is denied
-no-public-access                fail    a principal of an unrelated account is allowed
+no-public-access                fail    a principal outside the customer and platform
+                                        accounts (or a service acting for one, or for no
+                                        account) is allowed any KMS action on the key
 principal-scope                 fail    the platform role's name in another account is allowed
 principal-scope                 warn    another principal of the platform account is allowed
                                         (e.g. the platform account root, delegated)
@@ -18,34 +23,33 @@ no-other-service                warn    ... through another service or another r
 grants-for-aws-resources-only   warn    ... grant operations without kms:GrantIsForAWSResource
 =============================== ======= ===================================================
 
-The request list per (purpose, key, role) is built once (``lru_cache``) and the policy is parsed
-once, which keeps a full check well under a millisecond (see docs/benchmarks.md).
+The required requests per (purpose, key, role) are built once (``lru_cache``) and the policy
+is parsed once, which keeps a full check well under a millisecond (see docs/benchmarks.md).
 """
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from functools import lru_cache
 from typing import Any
 
+from byok.contract.candidates import KMS_KEY_ACTIONS, Choice, Party
 from byok.contract.fixes import FixContext, fix_for
 from byok.contract.report import ContractCheck, ContractReport, worst
+from byok.contract.search import Forbidden, Found, Prepared, find_allowed
 from byok.contract.spec import (
+    DIRECT_FORBIDDEN,
+    GRANT_ACTIONS,
     HEALTH_CHECK_ACTIONS,
     CheckId,
     Expectation,
     Parties,
     Severity,
-    account_of,
     expectations,
-    named_outsider_expectations,
     parties,
-    pattern_instance,
-    witness_expectations,
 )
-from byok.contract.witness import Witness, witnesses
 from byok.models import CheckStatus, Purpose
-from byok.policy import Decision, Effect, Evaluation, Policy, Request, evaluate, parse_policy
+from byok.policy import Decision, Evaluation, Policy, Request, evaluate, parse_policy
 
 #: (message on pass, message on violation)
 MESSAGES: dict[CheckId, tuple[str, str]] = {
@@ -92,76 +96,73 @@ def _compiled(p: Parties) -> tuple[tuple[Expectation, Request], ...]:
     return _requests(p, expectations(p))
 
 
-@lru_cache(maxsize=1024)
-def _compiled_named(p: Parties, named: tuple[str, ...]) -> tuple[tuple[Expectation, Request], ...]:
-    return _requests(p, named_outsider_expectations(p, named))
+#: direct calls that are crypto or grants (no-other-service asks about these through services)
+_USE_ACTIONS = tuple(
+    a for a in DIRECT_FORBIDDEN if a not in ("kms:PutKeyPolicy", "kms:ScheduleKeyDeletion",
+                                             "kms:DisableKey")
+)  # fmt: skip
 
 
-@lru_cache(maxsize=1024)
-def _compiled_witnesses(
-    p: Parties, crafted: tuple[Witness, ...]
-) -> tuple[tuple[Expectation, Request], ...]:
-    return _requests(p, witness_expectations(p, crafted))
+def _only(*options: Choice) -> Callable[[list[Choice]], list[Choice]]:
+    return lambda _candidates: list(options)
 
 
-#: condition keys whose values name who may call (accounts or principal ARNs)
-_WHO_KEYS = frozenset(
-    {"aws:principalaccount", "kms:calleraccount", "aws:principalarn", "aws:sourceaccount"}
-)
+def _other_than(via: str, fresh: str) -> Callable[[list[Choice]], list[Choice]]:
+    def pick(candidates: list[Choice]) -> list[Choice]:
+        out = [c for c in candidates if isinstance(c, str) and c != via]
+        return list(dict.fromkeys([*out, fresh]))
+
+    return pick
 
 
-def _named_principals(policy: Policy, p: Parties) -> tuple[str, ...]:
-    """Accounts and principals of *other* accounts that Allow statements name, in the
-    principal or in a who-condition, and the service principals they allow (as
-    ``service:<name>``); each gets its own outsider probes."""
-    mine = (p.customer_account, p.platform_account)
-    found: set[str] = set()
-    for s in policy.statements:
-        if s.effect is not Effect.ALLOW:
-            continue
-        values: list[object] = []
-        principal = s.raw.get("Principal")
-        if isinstance(principal, Mapping):
-            for kind, v in principal.items():
-                names = [v] if isinstance(v, str) else list(v)
-                if kind == "Service":  # confused deputy: the service acting for anyone
-                    found.update(f"service:{n}" for n in names if isinstance(n, str))
-                else:
-                    values += names
-        condition = s.raw.get("Condition")
-        if isinstance(condition, Mapping):
-            for clause in condition.values():
-                if isinstance(clause, Mapping):
-                    for k, v in clause.items():
-                        if str(k).lower() in _WHO_KEYS:
-                            values += [v] if isinstance(v, str) else list(v)
-        for v in values:
-            if not isinstance(v, str):
-                continue
-            if "*" in v or "?" in v:
-                v = _instance(v, mine) or ""
-            if (account := account_of(v)) and account not in mine:
-                found.add(v)
-    return tuple(sorted(found))
-
-
-def _instance(pattern: str, mine: tuple[str, str]) -> str | None:
-    """A concrete outsider matching a wildcard account or ARN pattern, if there is one."""
-    parts = pattern.split(":", 5)
-    if len(parts) == 6 and parts[0] == "arn":
-        account = pattern_instance(parts[4], mine)
-        if account is None:
-            return None
-        parts[4] = account
-        return ":".join(parts).replace("*", "x").replace("?", "x")
-    return pattern_instance(pattern, mine)
+@lru_cache(maxsize=256)
+def forbidden_classes(p: Parties) -> tuple[Forbidden, ...]:
+    """The forbidden request classes of the six checks for these parties (docs/policy.md)."""
+    outsiders = frozenset({Party.OUTSIDER, Party.LOOKALIKE})
+    role = frozenset({Party.PLATFORM_ROLE})
+    via = p.via()
+    other = f"byok-other.{p.key.region}.amazonaws.com"
+    return (
+        Forbidden(
+            CheckId.NO_PUBLIC_ACCESS, Severity.FAIL, outsiders, KMS_KEY_ACTIONS, (),
+            "a principal outside the customer and platform accounts",
+        ),
+        Forbidden(
+            CheckId.PRINCIPAL_SCOPE, Severity.FAIL, frozenset({Party.LOOKALIKE}), KMS_KEY_ACTIONS,
+            (), "the platform role's name in an unrelated account",
+        ),
+        Forbidden(
+            CheckId.PRINCIPAL_SCOPE, Severity.WARN, frozenset({Party.PLATFORM_OTHER}),
+            KMS_KEY_ACTIONS, (), "another principal of the platform account",
+        ),
+        Forbidden(
+            CheckId.NO_DIRECT_ACCESS, Severity.WARN, role, DIRECT_FORBIDDEN,
+            # a direct grant call is never "for an AWS resource": only a service sets it true
+            (("kms:viaservice", _only(None)), ("kms:grantisforawsresource", _only("false", None))),
+            "direct call (no kms:ViaService)",
+        ),
+        Forbidden(
+            CheckId.NO_OTHER_SERVICE, Severity.WARN, role, _USE_ACTIONS,
+            (("kms:viaservice", _other_than(via, other)),),
+            "via another service or another region",
+        ),
+        Forbidden(
+            CheckId.GRANTS_FOR_AWS_RESOURCES_ONLY, Severity.WARN, role, GRANT_ACTIONS,
+            (("kms:viaservice", _only(via)), ("kms:grantisforawsresource", _only("false"))),
+            "grant not made by an AWS service for an AWS resource",
+        ),
+    )  # fmt: skip
 
 
 @lru_cache(maxsize=256)
 def _health_requests(p: Parties) -> tuple[Request, ...]:
-    ctx = {"aws:PrincipalAccount": p.platform_account, "kms:CallerAccount": p.platform_account}
+    ctx = {
+        "aws:PrincipalAccount": p.platform_account,
+        "kms:CallerAccount": p.platform_account,
+        "aws:PrincipalArn": p.role_arn,
+    }
     return tuple(
-        Request(p.role_arn, a, resource=str(p.key), context=ctx) for a in HEALTH_CHECK_ACTIONS
+        Request(p.session_arn, a, resource=str(p.key), context=ctx) for a in HEALTH_CHECK_ACTIONS
     )
 
 
@@ -182,8 +183,7 @@ def _message(check: CheckId, ok: bool, p: Parties, violations: list[Any]) -> str
         delegated = any(m.delegated for _, ev in violations for m in ev.statements)
         if delegated:
             text += " (a statement delegates to a whole account: wider than the contract)"
-    actions = sorted({e.action for e, _ in violations})
-    return f"{text}: {', '.join(actions)}"
+    return text
 
 
 def check_policy(
@@ -192,35 +192,38 @@ def check_policy(
     key_arn: str,
     platform_role_arn: str,
 ) -> ContractReport:
-    """Evaluate the contract's requests on ``policy`` and report the six checks."""
+    """Decide the required requests, search every forbidden class, report the six checks."""
     p = parties(purpose, str(key_arn), str(platform_role_arn))
     parsed = policy if isinstance(policy, Policy) else parse_policy(policy)
-    compiled = _compiled(p)
-    named = _named_principals(parsed, p)
-    if named:
-        compiled = compiled + _compiled_named(p, named)
-    crafted = witnesses(parsed, p)
-    if crafted:
-        compiled = compiled + _compiled_witnesses(p, crafted)
-    results = [(e, evaluate(parsed, req)) for e, req in compiled]
-    required = [(e, req) for e, req in compiled if e.must_allow]
+    required = list(_compiled(p))
+    results: list[tuple[Expectation, Evaluation]] = [(e, evaluate(parsed, r)) for e, r in required]
+    found: dict[CheckId, list[Found]] = {}
+    prepared = Prepared(parsed, p)
+    for forbidden in forbidden_classes(p):
+        found.setdefault(forbidden.check, []).extend(find_allowed(prepared, forbidden))
     fixes = FixContext(
         parsed,
         p,
         required,
         [
             frozenset(m.index for m in ev.statements) if ev.decision is Decision.ALLOW else None
-            for e, ev in results
-            if e.must_allow
+            for _, ev in results
         ],
     )
     checks: list[ContractCheck] = []
+    evaluated = len(results)
     for check in CheckId:
-        items = [(e, ev) for e, ev in results if e.check is check]
-        violations = [(e, ev) for e, ev in items if (ev.decision is Decision.ALLOW) != e.must_allow]
+        if check is CheckId.REQUIRED_ACCESS:
+            violations = [(e, ev) for e, ev in results if ev.decision is not Decision.ALLOW]
+            actions = sorted({e.action for e, _ in violations})
+        else:
+            hits = found.get(check, [])
+            evaluated += len(hits)
+            violations = [(f.expectation, f.evaluation) for f in hits]
+            actions = sorted({a for f in hits for a in f.actions})
         if not violations:
             statements = (
-                _labels([ev for _, ev in items], "allow")
+                _labels([ev for _, ev in results], "allow")
                 if check is CheckId.REQUIRED_ACCESS
                 else ()
             )
@@ -232,11 +235,12 @@ def check_policy(
             continue
         status = worst([_SEVERITY[e.severity] for e, _ in violations])
         effect = "deny" if check is CheckId.REQUIRED_ACCESS else "allow"
+        message = f"{_message(check, False, p, violations)}: {', '.join(actions)}"
         checks.append(
             ContractCheck(
                 check.value,
                 status,
-                _message(check, False, p, violations),
+                message,
                 _labels([ev for _, ev in violations], effect),
                 tuple(fix_for(check, violations, fixes)),
                 tuple(
@@ -246,4 +250,4 @@ def check_policy(
             )
         )
     health = all(evaluate(parsed, r).decision is Decision.ALLOW for r in _health_requests(p))
-    return ContractReport(p.purpose.value, str(p.key), p.role_arn, checks, health, len(results))
+    return ContractReport(p.purpose.value, str(p.key), p.role_arn, checks, health, evaluated)

@@ -77,7 +77,9 @@ CALLER_ACCOUNT = "kms:CallerAccount"
 GRANT_FOR_AWS = "kms:GrantIsForAWSResource"
 
 
-_IDENTITY_CONTEXT = frozenset(k.lower() for k in (PRINCIPAL_ACCOUNT, PRINCIPAL_ARN, CALLER_ACCOUNT))
+_IDENTITY_CONTEXT = frozenset(
+    k.lower() for k in (PRINCIPAL_ACCOUNT, PRINCIPAL_ARN, CALLER_ACCOUNT, "aws:ResourceAccount")
+)
 
 
 class CheckId(StrEnum):
@@ -171,6 +173,15 @@ class Parties:
         return f"arn:{self.key.partition}:iam::{account}:{resource}"
 
     @property
+    def session_arn(self) -> str:
+        """A session of the platform role: how the platform really calls (any session name;
+        the contract uses one no statement can single out)."""
+        return (
+            f"arn:{self.key.partition}:sts::{self.platform_account}:assumed-role/"
+            f"{self.role.name}/byok-contract-session"
+        )
+
+    @property
     def root_arn(self) -> str:
         """The customer account principal (``arn:<p>:iam::<customer>:root``)."""
         return self.iam_arn(self.customer_account, "root")
@@ -229,6 +240,7 @@ def _ctx(
 
 def _required(p: Parties) -> list[Expectation]:
     role, acct, via = p.role_arn, p.platform_account, p.via()
+    session = p.session_arn
     out: list[Expectation] = []
     if p.purpose is Purpose.S3:
         # S3 SSE-KMS: PutObject needs GenerateDataKey, GetObject needs Decrypt (AWS-FACTS.md).
@@ -238,14 +250,14 @@ def _required(p: Parties) -> list[Expectation]:
         ):
             out.append(
                 Expectation(
-                    CheckId.REQUIRED_ACCESS, True, Severity.FAIL, role, action,
+                    CheckId.REQUIRED_ACCESS, True, Severity.FAIL, session, action,
                     _ctx(acct, role, via), why, SID_S3,
                 )
             )  # fmt: skip
         return out
     out.append(
         Expectation(
-            CheckId.REQUIRED_ACCESS, True, Severity.FAIL, role, "kms:DescribeKey",
+            CheckId.REQUIRED_ACCESS, True, Severity.FAIL, session, "kms:DescribeKey",
             _ctx(acct, role, via), "RDS reads the key when creating an encrypted cluster",
             SID_AURORA,
         )
@@ -257,7 +269,7 @@ def _required(p: Parties) -> list[Expectation]:
     ):
         out.append(
             Expectation(
-                CheckId.REQUIRED_ACCESS, True, Severity.FAIL, role, action,
+                CheckId.REQUIRED_ACCESS, True, Severity.FAIL, session, action,
                 _ctx(acct, role, via, grant_for_aws=True), why, SID_AURORA_GRANTS,
             )
         )  # fmt: skip
@@ -281,144 +293,10 @@ DIRECT_FORBIDDEN: tuple[str, ...] = (
 )
 
 
-def _forbidden(p: Parties) -> list[Expectation]:
-    role, acct = p.role_arn, p.platform_account
-    out: list[Expectation] = []
-
-    def forbid(
-        check: CheckId, sev: Severity, principal: str, action: str, ctx: tuple, why: str
-    ) -> None:
-        out.append(Expectation(check, False, sev, principal, action, ctx, why))
-
-    outsider = p.outsider_account
-    out += _public_probes(p, outsider, _default_outsiders(p, outsider))
-
-    # no-direct-access: the platform role never calls KMS itself for cryptography, grants or
-    # administration (only the service does, on its behalf).
-    for action in DIRECT_FORBIDDEN:
-        grant = False if action in GRANT_ACTIONS else None
-        forbid(
-            CheckId.NO_DIRECT_ACCESS, Severity.WARN, role, action,
-            _ctx(acct, role, grant_for_aws=grant), "direct call (no kms:ViaService)",
-        )  # fmt: skip
-
-    # no-other-service: the purpose's service in the key's region, nothing else.
-    other_purpose_service = "rds" if p.purpose is Purpose.S3 else "s3"
-    vias = [
-        (p.via("ec2"), "another service (EC2/EBS)"),
-        (p.via("lambda"), "another service (Lambda)"),
-        (p.via("secretsmanager"), "another service (Secrets Manager)"),
-        (p.via(other_purpose_service), "the other purpose's service"),
-        (p.via(region=p.other_region), "the purpose's service in another region"),
-    ]
-    actions = (
-        ("kms:GenerateDataKey", "kms:Decrypt")
-        if p.purpose is Purpose.S3
-        else ("kms:CreateGrant", "kms:Decrypt")
-    )
-    for via, why in vias:
-        for action in actions:
-            grant = True if action in GRANT_ACTIONS else None
-            forbid(
-                CheckId.NO_OTHER_SERVICE, Severity.WARN, role, action,
-                _ctx(acct, role, via, grant), f"via {why}",
-            )  # fmt: skip
-
-    # principal-scope: only this role. Another principal of the platform account is wider than
-    # the contract (warn); the role's name in another account is an outsider (fail).
-    sibling_name = "byok-contract-sibling" if p.role.name != "byok-contract-sibling" else "other"
-    sibling = p.iam_arn(acct, f"role/{sibling_name}")
-    for req in _required(p):
-        forbid(
-            CheckId.PRINCIPAL_SCOPE, Severity.WARN, sibling, req.action,
-            _ctx(acct, sibling, p.via(), _grant_flag(req)),
-            "another principal of the platform account",
-        )  # fmt: skip
-    out += _lookalike_probes(p, outsider)
-
-    # grants-for-aws-resources-only: grant operations only when an AWS service makes them for
-    # an AWS resource (kms:GrantIsForAWSResource = true), even through the right service.
-    for action in GRANT_ACTIONS:
-        forbid(
-            CheckId.GRANTS_FOR_AWS_RESOURCES_ONLY, Severity.WARN, role, action,
-            _ctx(acct, role, p.via(), grant_for_aws=False),
-            "grant not made by an AWS service for an AWS resource",
-        )  # fmt: skip
-    return out
-
-
 @lru_cache(maxsize=256)
 def expectations(p: Parties) -> tuple[Expectation, ...]:
-    """Every request of the contract for these parties: required first, then forbidden."""
-    return tuple(_required(p) + _forbidden(p))
-
-
-def _grant_flag(req: Expectation) -> bool | None:
-    value = dict(req.context).get(GRANT_FOR_AWS)
-    return None if value is None else bool(value)
-
-
-def _default_outsiders(p: Parties, account: str) -> list[str]:
-    return [
-        p.iam_arn(account, "user/byok-contract-outsider"),
-        p.iam_arn(account, "role/byok-contract-outsider"),
-    ]
-
-
-def _public_probes(p: Parties, account: str, principals: list[str]) -> list[Expectation]:
-    """no-public-access: a principal of an unrelated account gets nothing, directly or through
-    the purpose's service."""
-    out: list[Expectation] = []
-    for who in principals:
-        for action in ("kms:Decrypt", "kms:GenerateDataKey", "kms:DescribeKey", "kms:PutKeyPolicy"):
-            out.append(
-                Expectation(
-                    CheckId.NO_PUBLIC_ACCESS, False, Severity.FAIL, who, action,
-                    _ctx(account, who), "a principal of an unrelated account",
-                )
-            )  # fmt: skip
-        for action in ("kms:Decrypt", "kms:CreateGrant"):
-            out.append(
-                Expectation(
-                    CheckId.NO_PUBLIC_ACCESS, False, Severity.FAIL, who, action,
-                    _ctx(account, who, p.via(), True if action == "kms:CreateGrant" else None),
-                    "a principal of an unrelated account, through the purpose's service",
-                )
-            )  # fmt: skip
-    return out
-
-
-def _lookalike_probes(p: Parties, account: str) -> list[Expectation]:
-    """principal-scope (fail): the platform role's path and name in an unrelated account."""
-    lookalike = p.iam_arn(account, f"role{p.role.path}{p.role.name}")
-    return [
-        Expectation(
-            CheckId.PRINCIPAL_SCOPE, False, Severity.FAIL, lookalike, req.action,
-            _ctx(account, lookalike, p.via(), _grant_flag(req)),
-            "the platform role's name in an unrelated account",
-        )
-        for req in _required(p)
-    ]  # fmt: skip
-
-
-def _service_probes(p: Parties, service: str) -> list[Expectation]:
-    """no-public-access (confused deputy): a service principal the policy allows, acting for a
-    resource of an unrelated account (``aws:SourceAccount`` / ``aws:SourceArn`` of that
-    account). A statement for a service principal must pin the source to the customer."""
-    account = p.outsider_account
-    short = service.split(".")[0]
-    source = f"arn:{p.key.partition}:{short}:{p.key.region}:{account}:byok-contract-outsider"
-    ctx: tuple[tuple[str, str | bool], ...] = (
-        ("aws:SourceAccount", account),
-        ("aws:SourceArn", source),
-    )
-    return [
-        Expectation(
-            CheckId.NO_PUBLIC_ACCESS, False, Severity.FAIL, service, action, ctx,
-            f"the service {service} acting for a resource of an unrelated account",
-        )
-        for action in ("kms:Decrypt", "kms:GenerateDataKey", "kms:CreateGrant")
-    ]  # fmt: skip
+    """The requests the platform needs (the forbidden classes live in ``byok.contract.check``)."""
+    return tuple(_required(p))
 
 
 def account_of(principal: str) -> str | None:
@@ -445,67 +323,3 @@ def pattern_instance(pattern: str, taken: tuple[str, ...]) -> str | None:
         if ACCOUNT_RE.match(value) and value not in taken:
             return value
     return None
-
-
-@lru_cache(maxsize=1024)
-def named_outsider_expectations(p: Parties, named: tuple[str, ...]) -> tuple[Expectation, ...]:
-    """Probes for the unrelated accounts and principals a policy names explicitly (a partner
-    account, a role of another account): the fixed outsider probes cannot guess them.
-    ``named`` holds principal ARNs or account ids outside the customer and platform accounts,
-    and ``service:<principal>`` for the service principals the policy allows."""
-    out: list[Expectation] = []
-    by_account: dict[str, list[str]] = {}
-    for name in named:
-        if name.startswith("service:"):
-            out += _service_probes(p, name.removeprefix("service:"))
-            continue
-        account = account_of(name)
-        if account is None or account in (p.customer_account, p.platform_account):
-            continue
-        who = by_account.setdefault(account, [])
-        specific = ":iam::" in name and not name.endswith(":root")
-        if specific and "*" not in name and "?" not in name:
-            who.append(name)
-    for account, who in by_account.items():
-        out += _public_probes(p, account, _default_outsiders(p, account) + who)
-        out += _lookalike_probes(p, account)
-    return tuple(out)
-
-
-#: keys a witness never adds to a probe outside no-public-access: they carry the probe's meaning
-#: (a "direct" probe has no kms:ViaService; "other service" and grant probes pin theirs)
-#: and organisation keys only fit outsider probes (an org-mate is an outsider, the platform
-#: role need not be in the customer's organisation)
-_PINNED = frozenset(
-    {VIA_SERVICE.lower(), GRANT_FOR_AWS.lower(), "aws:principalorgid", "aws:principalorgpaths"}
-)
-
-
-@lru_cache(maxsize=1024)
-def witness_expectations(
-    p: Parties, witnesses: tuple[tuple[tuple[str, object], ...], ...]
-) -> tuple[Expectation, ...]:
-    """The forbidden requests again, each merged with a context a caller can produce to meet a
-    statement's conditions (``byok.contract.witness``). The probe's own keys always win."""
-    out: list[Expectation] = []
-    for witness in witnesses:
-        keys = ", ".join(k for k, _ in witness)
-        for e in expectations(p):
-            if e.must_allow:
-                continue
-            own = {k.lower() for k, _ in e.context}
-            extra = tuple(
-                (k, v)
-                for k, v in witness
-                if k.lower() not in own
-                and (e.check is CheckId.NO_PUBLIC_ACCESS or k.lower() not in _PINNED)
-            )
-            if extra:
-                out.append(
-                    Expectation(
-                        e.check, False, e.severity, e.principal, e.action,
-                        e.context + extra,  # type: ignore[operator]
-                        f"{e.why}, meeting a statement's conditions on {keys}",
-                    )
-                )  # fmt: skip
-    return tuple(out)

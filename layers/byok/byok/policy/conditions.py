@@ -41,7 +41,7 @@ from typing import TypeVar
 
 from byok.errors import PolicyError
 from byok.policy.matching import compile_arn_patterns, compile_patterns
-from byok.policy.variables import Template, parse_template
+from byok.policy.variables import Template, Unresolved, parse_template
 
 #: a JSON scalar as it appears in a policy or in a request context
 Scalar = str | bool | int | float | bytes
@@ -60,7 +60,7 @@ class OperatorSpec:
     name: str
     negated: bool
     compile_values: ValueCompiler
-    #: policy variables allowed in values (IAM: only String and ARN operators)
+    #: policy variables allowed in values (IAM: String, ARN and Bool operators)
     variables: bool = False
     #: values are wildcard patterns (``${*}`` / ``${?}`` escapes apply)
     wildcards: bool = False
@@ -260,7 +260,7 @@ def _set_predicate(convert: Callable[[object], T | None], wanted: frozenset[T]) 
     return predicate
 
 
-@_register(("Bool", False))
+@_register(("Bool", False), variables=True)
 def _bool(values: tuple[Scalar, ...], path: str, templated: bool) -> ValuePredicate:
     return _set_predicate(_as_bool, _policy_bools(values, path))
 
@@ -428,7 +428,8 @@ def compile_clause(
             for i, v in enumerate(values)
         )
     if any(templates):
-        spec.compile_values(values, path, False)  # type-check the literal values now
+        literals = tuple(v for v, t in zip(values, templates, strict=True) if t is None)
+        spec.compile_values(literals, path, False)  # type-check the literal values now
         test = _templated_test(spec, key_lower, values, templates, op.if_exists, op.set_operator)
     else:
         predicate = spec.compile_values(values, path, False)
@@ -446,16 +447,25 @@ def _templated_test(
     if_exists: bool,
     set_operator: str | None,
 ) -> ClauseTest:
-    """Resolve the values' variables per request (raising Unresolved), then test as usual."""
+    """Resolve the values' variables per request, then test as usual.
+
+    A variable with no value in the request (and no default) makes its policy value match
+    nothing (IAM User Guide, "Policy variables with no value"): a positive operator does not
+    match it, a negated operator does (NOR over no matching value is true)."""
     pairs = tuple(zip(values, templates, strict=True))
     wildcards = spec.wildcards
 
     def test(context: Context) -> bool:
-        resolved = tuple(
-            template.resolve(context, wildcards=wildcards) if template else value
-            for value, template in pairs
-        )
-        return _resolved_test(spec.name, key, resolved, if_exists, set_operator)(context)
+        resolved: list[Scalar] = []
+        for value, template in pairs:
+            if template is None:
+                resolved.append(value)
+                continue
+            try:
+                resolved.append(template.resolve(context, wildcards=wildcards))
+            except Unresolved:
+                continue
+        return _resolved_test(spec.name, key, tuple(resolved), if_exists, set_operator)(context)
 
     return test
 
@@ -469,7 +479,18 @@ def _resolved_test(
     set_operator: str | None,
 ) -> ClauseTest:
     spec = OPERATORS[base]
-    predicate = spec.compile_values(resolved, key, True)
+    try:
+        predicate = spec.compile_values(resolved, key, True)
+    except PolicyError:
+        # a substituted value the operator cannot read (Bool given "maybe"): it matches nothing
+        usable = []
+        for value in resolved:
+            try:
+                spec.compile_values((value,), key, True)
+            except PolicyError:
+                continue
+            usable.append(value)
+        predicate = spec.compile_values(tuple(usable), key, True)
     return _clause_test(key, predicate, spec.negated, if_exists, set_operator)
 
 
@@ -531,8 +552,15 @@ def _clause_test(
     return plain
 
 
-def normalise_values(value: object, path: str) -> tuple[Scalar, ...]:
-    """A condition value: a scalar or a non-empty list of scalars (no null, no objects)."""
+def normalise_values(value: object, path: str) -> tuple[str, ...]:
+    """A condition value: a scalar or a non-empty list of scalars (no null, no objects), each
+    in the string form IAM compares it by.
+
+    IAM compares condition values as text: a JSON number is its digits
+    (``"aws:PrincipalAccount": 123456789012`` is the account ``"123456789012"``) and a JSON
+    boolean is ``"true"`` / ``"false"``. Normalising here, once, means the evaluator, the
+    contract's candidate requests and the fixes all see the same strings.
+    """
     items: Sequence[object]
     if isinstance(value, list | tuple):
         if not value:
@@ -543,7 +571,18 @@ def normalise_values(value: object, path: str) -> tuple[Scalar, ...]:
     else:
         _check_scalar(value, path)
         items = (value,)
-    return tuple(items)  # type: ignore[arg-type]
+    return tuple(scalar_text(item) for item in items)  # type: ignore[arg-type]
+
+
+def scalar_text(value: str | bool | int | float) -> str:
+    """The text of a JSON scalar as IAM compares it (``true``, ``123456789012``, ``1.5``)."""
+    if isinstance(value, str):
+        return value
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, int):
+        return str(value)
+    return repr(value)  # shortest round-tripping spelling of a float, e.g. 1.5 or 1e+20
 
 
 def _check_scalar(value: object, path: str) -> None:

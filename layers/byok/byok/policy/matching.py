@@ -311,7 +311,10 @@ class PrincipalSpec:
         """Whether this element lists one identity of a caller's chain (for ``NotPrincipal``).
 
         An account root listed in ``NotPrincipal`` names the account's own identity, not every
-        principal in it; a role names the role and its sessions (as in ``Principal``).
+        principal in it; a role ARN names the role only. A role's session is named only by its
+        own session ARN (``arn:aws:sts::ACCOUNT:assumed-role/ROLE/SESSION``): IAM User Guide,
+        "AWS JSON policy elements: NotPrincipal" ("you must include the ARN for the
+        assumed-role session"; the role ARN alone does not exempt its sessions).
         """
         if self.everyone:
             return True
@@ -327,9 +330,6 @@ class PrincipalSpec:
             return parts[4] in self.accounts
         if parts[2] == "iam" and resource.startswith("role/"):
             return (parts[4], resource.rsplit("/", 1)[-1].lower()) in self.roles
-        if parts[2] == "sts" and resource.startswith("assumed-role/"):
-            pieces = resource.split("/")
-            return len(pieces) >= 3 and (parts[4], pieces[1].lower()) in self.roles
         return False
 
     def not_match(self, caller: Caller, *, deny: bool) -> bool:

@@ -66,34 +66,55 @@ class Statement:
         # resource None = "this key": only a pattern made of '*' is sure to match it (Request)
         hit = self._resource_star if resource is None else self._resource_test(resource)
         context = request.context_lower
-        try:
-            if self._resource_templates and resource is not None:
-                hit = self._templated_resource(resource, context) or hit
-            if hit is self.not_resource:
-                return None
-            delegated = False
-            if self.principal is not None:
-                matched, delegated = self.principal.match(request.caller)
-                if not matched:
-                    return None
-            elif self.not_principal is not None and not self.not_principal.not_match(
-                request.caller, deny=self.effect is Effect.DENY
-            ):
-                return None
-            for clause in self.conditions:
-                if not clause.test(context):
-                    return None
-        except Unresolved:
-            # IAM: a variable with no value "causes the statement to be invalid".
+        if self._resource_templates and resource is not None:
+            hit = self._templated_resource(resource, context) or hit
+        if hit is self.not_resource:
             return None
+        delegated = False
+        if self.principal is not None:
+            matched, delegated = self.principal.match(request.caller)
+            if not matched:
+                return None
+        elif self.not_principal is not None and not self.not_principal.not_match(
+            request.caller, deny=self.effect is Effect.DENY
+        ):
+            return None
+        for clause in self.conditions:
+            if not clause.test(context):
+                return None
         return delegated
 
+    def principal_matches(self, caller: Caller) -> bool | None:
+        """The ``Principal`` / ``NotPrincipal`` part of :meth:`applies`: ``None`` if it rules
+        the caller out, else whether the match is delegated to the caller's account."""
+        if self.principal is not None:
+            matched, delegated = self.principal.match(caller)
+            return delegated if matched else None
+        if self.not_principal is not None and not self.not_principal.not_match(
+            caller, deny=self.effect is Effect.DENY
+        ):
+            return None
+        return False
+
+    def resource_applies(self, resource: str, context: Context) -> bool:
+        """Whether ``Resource`` / ``NotResource`` lets the statement apply to ``resource``
+        (for a statement without policy variables there, ``context`` is not read)."""
+        hit = self._resource_test(resource)
+        if self._resource_templates:
+            hit = self._templated_resource(resource, context) or hit
+        return hit is not self.not_resource
+
     def _templated_resource(self, resource: str, context: Context) -> bool:
-        hit = False
+        """A ``Resource`` / ``NotResource`` entry whose variable has no value in the request
+        matches no resource (IAM User Guide, "Policy variables with no value")."""
         for template in self._resource_templates:
-            pattern = template.resolve(context, wildcards=True)  # may raise Unresolved
-            hit = hit or arn_matcher(pattern, True)(resource)
-        return hit
+            try:
+                pattern = template.resolve(context, wildcards=True)
+            except Unresolved:
+                continue
+            if arn_matcher(pattern, True)(resource):
+                return True
+        return False
 
 
 @dataclass(frozen=True, slots=True, eq=False)

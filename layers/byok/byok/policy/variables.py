@@ -2,9 +2,10 @@
 
 IAM docs ("Policy elements: variables and tags"): variables work in policies with
 ``"Version": "2012-10-17"``, in the resource part of a ``Resource`` ARN (after the fifth colon)
-and in the values of String and ARN condition operators; "You can't use a policy variable with
-other operators". A key that is absent (or multi-valued) and has no default "fails and causes
-the statement to be invalid": we raise :class:`Unresolved` and the statement does not apply.
+and in the values of String, ARN and Bool condition operators. A variable whose key is absent
+(or multi-valued) and has no default has no value: :class:`Unresolved` is raised and the caller
+makes that one policy value match nothing ("Policy variables with no value": a positive
+operator does not match, a negated one does; a ``Resource`` entry matches no resource).
 
 In wildcard operators, text that came from a substitution (and ``${*}`` / ``${?}``) is matched
 literally; we mark those characters with private-use sentinels that only the template-aware

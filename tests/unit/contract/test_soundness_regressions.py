@@ -1,0 +1,98 @@
+"""Policies that once passed ``check`` although they open the key (issue 9), and the forms that
+once crashed it. Each must fail with a check not passing and a fix naming the statement."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from byok.contract import apply_fix, check_policy, render_policy
+
+BYOK = Path(sys.executable).with_name("byok")
+
+OPENERS: dict[str, dict[str, Any]] = {
+    # the account as a JSON number: IAM compares it as the text "123456789012"
+    "account-as-json-number-list": {"StringEquals": {"aws:PrincipalAccount": [123456789012]}},
+    "account-as-json-number-scalar": {"StringEquals": {"aws:PrincipalAccount": 123456789012}},
+    # any AWS service, acting for anyone
+    "any-aws-service": {"Bool": {"aws:PrincipalIsAWSService": True}},
+    "any-aws-service-as-text": {"Bool": {"aws:PrincipalIsAWSService": "true"}},
+}
+
+
+def opened(ids, condition: dict[str, Any]) -> dict[str, Any]:
+    policy = render_policy("s3", ids.key, ids.role, full=True)
+    policy["Statement"].append(
+        {
+            "Sid": "Opener",
+            "Effect": "Allow",
+            "Principal": "*",
+            "Action": "kms:Decrypt",
+            "Resource": "*",
+            "Condition": condition,
+        }
+    )
+    return policy
+
+
+@pytest.mark.parametrize("name", OPENERS)
+def test_opening_statement_fails_and_the_fix_names_it(ids, name: str) -> None:
+    policy = opened(ids, OPENERS[name])
+    report = check_policy(policy, "s3", ids.key, ids.role)
+    assert report.verdict == "fail", report.to_text()
+    public = report.check("no-public-access")
+    assert public.status.value == "fail"
+    assert public.statements == ("Opener",)
+    assert [(op["op"], op.get("sid")) for op in public.fix] == [("remove", "Opener")]
+    assert check_policy(apply_fix(policy, report.fix), "s3", ids.key, ids.role).verdict == "pass"
+
+
+def test_json_number_and_text_are_the_same_account(ids) -> None:
+    """A number compared as its digits: allowing the platform account as a number is the same
+    as allowing it as text (a warn: wider than the contract, not open)."""
+    for value in (444455556666, "444455556666", [444455556666]):
+        policy = opened(ids, {"StringEquals": {"aws:PrincipalAccount": value}})
+        report = check_policy(policy, "s3", ids.key, ids.role)
+        assert report.check("no-public-access").status.value == "pass", report.to_text()
+        assert report.check("principal-scope").status.value == "warn"
+
+
+def test_service_principal_pinned_to_the_customer_passes_and_unpinned_fails(ids) -> None:
+    policy = render_policy("s3", ids.key, ids.role, full=True)
+    policy["Statement"].append(
+        {
+            "Sid": "Trail",
+            "Effect": "Allow",
+            "Principal": {"Service": "cloudtrail.amazonaws.com"},
+            "Action": "kms:GenerateDataKey*",
+            "Resource": "*",
+            "Condition": {"StringEquals": {"aws:SourceAccount": int(ids.customer)}},
+        }
+    )
+    assert check_policy(policy, "s3", ids.key, ids.role).verdict == "pass"
+    del policy["Statement"][-1]["Condition"]
+    report = check_policy(policy, "s3", ids.key, ids.role)
+    assert report.check("no-public-access").status.value == "fail"
+    (op,) = report.check("no-public-access").fix
+    assert op["op"] == "replace"
+    assert op["with"]["Condition"] == {"StringEquals": {"aws:SourceAccount": ids.customer}}
+
+
+@pytest.mark.parametrize("name", ["account-as-json-number-scalar", "any-aws-service"])
+def test_cli_check_exits_1_with_a_verdict_and_no_traceback(ids, tmp_path: Path, name) -> None:
+    path = tmp_path / "policy.json"
+    path.write_text(json.dumps(opened(ids, OPENERS[name])))
+    cmd = [str(BYOK), "policy", "check", "--policy", str(path), "--purpose", "s3"]
+    cmd += ["--key-arn", ids.key, "--platform-role-arn", ids.role, "--format", "json"]
+    done = subprocess.run(cmd, capture_output=True, text=True, timeout=60, check=False)
+    assert done.returncode == 1, done.stderr
+    assert "Traceback" not in done.stderr
+    report = json.loads(done.stdout)
+    assert report["verdict"] == "fail"
+    statuses = {c["id"]: c["status"] for c in report["checks"]}
+    assert statuses["no-public-access"] == "fail"
