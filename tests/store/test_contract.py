@@ -16,7 +16,7 @@ from moto import mock_aws
 from soak import examples
 from store_data import AUDIT_TABLE, ENV_TABLE, REGION, env, flag, key
 
-from byok.errors import ConflictError, NotFoundError, StaleWriteError
+from byok.errors import ConflictError, InputError, NotFoundError, StaleWriteError
 from byok.models import Environment, HealthStatus
 from byok.store import (
     AuditKind,
@@ -157,6 +157,82 @@ def test_deregister_frees_everything_but_the_audit(store: Storage) -> None:
     assert store.pending_event("acme-prod") is None
     with pytest.raises(NotFoundError):
         store.deregister("nope")
+
+
+# ---- update ---------------------------------------------------------------------------------
+
+
+def _changed(e: Environment, **fields: str) -> Environment:
+    return Environment.create(**{**e.to_dict(), **fields})
+
+
+def test_update_moves_the_claims_of_what_changed(store: Storage) -> None:
+    old = env()
+    store.register(old)
+    store.set_writes_paused("acme-prod", True, "key unusable", "2026-11-25T04:00:00Z")
+    store.put_flag(flag("2026-11-25T04:00:00Z"))
+    new = _changed(old, s3_key_arn=key(5), cluster_id="acme-prod-db2", bucket="acme-prod-2")
+    store.update(old, new)
+    assert store.get_environment("acme-prod") == new
+    assert store.environments_for_key(key(5)) == [new] and store.environments_for_key(key(1)) == []
+    assert store.environments_for_key(key(2)) == [new]  # unchanged claim kept
+    assert store.environment_for_cluster(REGION, "acme-prod-db2") == new
+    assert store.environment_for_cluster(REGION, "acme-prod-db") is None
+    assert store.writes_paused("acme-prod") is True  # state under the environment stays
+    assert store.get_flag("acme-prod") is not None
+    store.register(env("other", 1, 3, cluster="acme-prod-db"))  # what was released is free
+    store.update(new, new)  # no change: nothing to do
+
+
+def test_update_can_swap_the_keys_between_purposes(store: Storage) -> None:
+    old = env()
+    store.register(old)
+    new = _changed(old, s3_key_arn=key(2), aurora_key_arn=key(1))
+    store.update(old, new)
+    assert store.get_environment("acme-prod") == new
+    assert store.environments_for_key(key(1)) == [new]
+    store.deregister("acme-prod")  # claims still name it: all released
+    store.register(env("other", 1, 2))
+
+
+@pytest.mark.parametrize(
+    ("fields", "message"),
+    [
+        ({"s3_key_arn": key(3)}, r"^s3_key_arn: key .*00000003.* environment 'other' as its s3"),
+        ({"aurora_key_arn": key(4)}, r"^aurora_key_arn: key .* 'other' as its aurora key$"),
+        ({"cluster_id": "other-db"}, r"^cluster_id: cluster other-db in eu-west-1 .* 'other'$"),
+    ],
+    ids=["s3", "aurora", "cluster"],
+)
+def test_update_onto_a_taken_key_or_cluster_changes_nothing(
+    store: Storage, fields: dict[str, str], message: str
+) -> None:
+    old = env()
+    store.register(old)
+    store.register(env("other", 3, 4))
+    with pytest.raises(ConflictError, match=message):
+        store.update(old, _changed(old, bucket="acme-prod-2", **fields))
+    assert store.get_environment("acme-prod") == old
+    assert store.environments_for_key(key(1)) == [old]
+    assert store.environment_for_cluster(REGION, "acme-prod-db") == old
+
+
+def test_update_from_a_stale_read_or_of_the_identity_is_refused(store: Storage) -> None:
+    old = env()
+    store.register(old)
+    store.update(old, _changed(old, bucket="acme-prod-2"))
+    with pytest.raises(ConflictError, match="changed or was deregistered while updating"):
+        store.update(old, _changed(old, bucket="acme-prod-3"))  # `old` is no longer stored
+    assert store.get_environment("acme-prod").bucket == "acme-prod-2"
+    current = store.get_environment("acme-prod")
+    for field, value in (("region", "eu-central-1"), ("customer_account", "999988887777")):
+        moved = Environment(**{**current.to_dict(), field: value})  # bypass create()
+        with pytest.raises(InputError, match=f"^{field}: cannot change"):
+            store.update(current, moved)
+    store.deregister("acme-prod")
+    with pytest.raises(ConflictError, match="changed or was deregistered"):
+        store.update(current, _changed(current, bucket="acme-prod-4"))
+    assert store.list_environments() == []
 
 
 # ---- flags ---------------------------------------------------------------------------------

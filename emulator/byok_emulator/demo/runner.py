@@ -94,12 +94,12 @@ def run(
     """Play the demo (all scenarios, or onboarding + ``scenario``); never raises for a bad step."""
     scenarios = selected(scenario)
     started = time.perf_counter()
-    with _logs_to(log):
+    with logs_to(log):
         return _run(scenarios, started, log, progress)
 
 
 @contextlib.contextmanager
-def _logs_to(log: IO[str]) -> Iterator[None]:
+def logs_to(log: IO[str]) -> Iterator[None]:
     """Python logging (byok, werkzeug's request lines) into the log file, not the terminal."""
     root = logging.getLogger()
     handler = logging.StreamHandler(log)

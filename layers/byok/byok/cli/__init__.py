@@ -12,6 +12,7 @@ import importlib
 import sys
 from collections.abc import Sequence
 
+from byok import __version__
 from byok.errors import ByokError
 
 #: command groups, imported lazily so `byok policy ...` never pays for boto3
@@ -20,6 +21,7 @@ GROUPS: dict[str, str] = {
     "events": "byok.cli.events",
     "env": "byok.cli.env",
     "demo": "byok.cli.demo",
+    "emulator": "byok.cli.emulator",
 }
 
 
@@ -29,6 +31,9 @@ class _Parser(argparse.ArgumentParser):
 
 def build_parser(argv: Sequence[str]) -> argparse.ArgumentParser:
     parser = _Parser(prog="byok", description="byok-guard: keep BYOK KMS keys healthy")
+    parser.add_argument(
+        "--version", action="version", version=f"byok {__version__}", help="print the version"
+    )
     sub = parser.add_subparsers(dest="group", metavar="COMMAND", required=True)
     wanted = argv[0] if argv and argv[0] in GROUPS else None
     for name, module_name in GROUPS.items():

@@ -47,7 +47,12 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         metavar="NAME",
         help=f"run onboarding plus this scenario only (one of: {', '.join(SCENARIO_NAMES)})",
     )
-    parser.add_argument("--format", choices=("text", "json"), default="text")
+    parser.add_argument(
+        "--format",
+        choices=("text", "json"),
+        default="text",
+        help="text: table and per-step details; json: only the steps (docs/schemas/demo.json)",
+    )
     parser.add_argument(
         "--out",
         metavar="DIR",

@@ -1,4 +1,5 @@
-"""``byok env register | list | show | validate | incidents``: the registry from a shell.
+"""``byok env register | list | show | validate | incidents | update | deregister``: the registry
+from a shell (docs/operations.md).
 
 Tables come from ``--environments-table`` / ``--audit-table``, else ``ENVIRONMENTS_TABLE`` /
 ``AUDIT_TABLE``, else ``byok-environments`` / ``byok-audit``; boto3 honours
@@ -20,7 +21,7 @@ from dataclasses import fields, is_dataclass
 from enum import Enum
 from typing import Any
 
-from byok.errors import ByokError
+from byok.errors import ByokError, InputError
 from byok.identifiers import RoleArn, validate_environment_id, validate_table_name
 from byok.models import Environment, HealthStatus
 from byok.registration import check_platform_role
@@ -43,10 +44,14 @@ _REGISTER_FIELDS = (
 )
 
 
+#: the fields ``update`` may change (byok.store.base.MUTABLE_FIELDS, known without importing it)
+_MUTABLE = ("s3_key_arn", "aurora_key_arn", "bucket", "cluster_id")
+
+
 def register(subparsers: argparse._SubParsersAction) -> None:
     group = subparsers.add_parser(
         "env",
-        help="register, list, show and validate environments",
+        help="register, list, show, validate, update and deregister environments",
         description="The registry of environments (one customer deployment and its two keys).",
     )
     sub = group.add_subparsers(dest="env_command", metavar="SUBCOMMAND", required=True)
@@ -66,24 +71,55 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     lst.set_defaults(func=cmd_list)
 
     show = sub.add_parser("show", help="show an environment and its current health flag")
-    show.add_argument("environment_id", metavar="ENV")
+    show.add_argument("environment_id", metavar="ENV", help="environment id")
     _common(show)
     show.set_defaults(func=cmd_show)
 
     val = sub.add_parser("validate", help="validate an environment now and update its flag")
-    val.add_argument("environment_id", metavar="ENV")
+    val.add_argument("environment_id", metavar="ENV", help="environment id")
     _common(val)
     _validation_args(val)
     val.set_defaults(func=cmd_validate)
 
     inc = sub.add_parser("incidents", help="open and past incidents of an environment")
-    inc.add_argument("environment_id", metavar="ENV")
+    inc.add_argument("environment_id", metavar="ENV", help="environment id")
     _common(inc)
     inc.set_defaults(func=cmd_incidents)
 
+    upd = sub.add_parser(
+        "update",
+        help="change an environment's keys, bucket or cluster and validate it again",
+        description="Change the fields that may change (keys, bucket, cluster; the id, account "
+        "and region are the environment's identity): the claims move in one transaction, then "
+        "the environment is validated again.",
+    )
+    upd.add_argument("environment_id", metavar="ENV", help="environment id")
+    for flag, dest, metavar, text in _REGISTER_FIELDS:
+        if dest in _MUTABLE:
+            upd.add_argument(flag, dest=dest, metavar=metavar, help=f"new {text}")
+    upd.add_argument(
+        "--no-validate",
+        dest="validate",
+        action="store_false",
+        help="skip the validation (the flag keeps judging the old values until the next one)",
+    )
+    _common(upd)
+    _validation_args(upd)
+    upd.set_defaults(func=cmd_update)
+
+    dereg = sub.add_parser(
+        "deregister",
+        help="remove an environment and release its keys and cluster (the audit trail stays)",
+    )
+    dereg.add_argument("environment_id", metavar="ENV", help="environment id")
+    _common(dereg)
+    dereg.set_defaults(func=cmd_deregister)
+
 
 def _common(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("--format", choices=("json", "text"), default="text")
+    parser.add_argument(
+        "--format", choices=("json", "text"), default="text", help="output format (default text)"
+    )
     parser.add_argument(
         "--environments-table",
         metavar="NAME",
@@ -164,6 +200,73 @@ def cmd_register(args: argparse.Namespace) -> int:
     return 1 if health is None or HealthStatus(health["status"]) in _FAILING else 0
 
 
+def cmd_update(args: argparse.Namespace) -> int:
+    """Exit 0 updated (or nothing to change), 1 conflict / failed re-validation, 2 bad input."""
+    from byok.store.records import UpdatedRecord
+
+    env_id = validate_environment_id(args.environment_id)
+    given = {f: getattr(args, f) for f in _MUTABLE if getattr(args, f) is not None}
+    if not given:
+        flags = ", ".join(flag for flag, dest, _, _ in _REGISTER_FIELDS if dest in _MUTABLE)
+        raise InputError(f"update: nothing to change; give at least one of {flags}")
+    role = _platform_role(args) or os.environ.get("PLATFORM_ROLE_ARN")
+    store = _store(args)
+    current = store.get_environment(env_id)
+    new = Environment.create(**{**current.to_dict(), **given})  # every field re-validated
+    if args.validate:
+        check_platform_role(new, role)  # before anything is written
+    changes = {
+        f: (getattr(current, f), getattr(new, f))
+        for f in _MUTABLE
+        if getattr(current, f) != getattr(new, f)
+    }
+    result: dict[str, Any] = {
+        "environment": new.to_dict(),
+        "changes": {f: {"from": old, "to": to} for f, (old, to) in changes.items()},
+        "validation": None,
+    }
+    if changes:
+        store.update(current, new)
+        store.append_audit(env_id, UpdatedRecord(changes=changes))
+        if args.validate:
+            try:
+                result["validation"] = _validate(args, new, "byok env update")
+            except ByokError as exc:
+                # the update IS stored; say why the check did not complete
+                print(f"byok: warning: validation not completed: {exc.message}", file=sys.stderr)
+                result["validation_error"] = exc.to_dict()
+    if args.format == "json":
+        _print_json(result)
+    else:
+        if not changes:
+            print(f"{env_id}: nothing changed (the values given are the current ones)")
+        for name, (old, to) in changes.items():
+            print(f"updated {name:<15} {old} -> {to}")
+        if result["validation"] is not None:
+            _print_flag_text(result["validation"]["health"])
+    return _exit_for(result["validation"])
+
+
+def cmd_deregister(args: argparse.Namespace) -> int:
+    """Exit 0 deregistered, 1 not registered (or the store failed), 2 bad input."""
+    from byok.store.records import DeregisteredRecord
+
+    env_id = validate_environment_id(args.environment_id)
+    store = _store(args)
+    env = store.get_environment(env_id)
+    store.deregister(env_id)
+    store.append_audit(env_id, DeregisteredRecord(environment=env.to_dict()))
+    released = [env.s3_key_arn, env.aurora_key_arn, f"cluster {env.cluster_id} in {env.region}"]
+    if args.format == "json":
+        _print_json({"deregistered": env.to_dict(), "released": released})
+    else:
+        print(f"deregistered {env_id}; released:")
+        for item in released:
+            print(f"  {item}")
+        print(f"the audit trail stays: byok env incidents {env_id}")
+    return 0
+
+
 def cmd_list(args: argparse.Namespace) -> int:
     store = _store(args)
     rows = []
@@ -204,7 +307,14 @@ def cmd_validate(args: argparse.Namespace) -> int:
         _print_json(result)
     else:
         _print_flag_text(result["health"])
-    health = result["health"]
+    return _exit_for(result)
+
+
+def _exit_for(validation: dict[str, Any] | None) -> int:
+    """1 when a validation ran and left the environment unusable or unknown, else 0."""
+    if validation is None:
+        return 0
+    health = validation["health"]
     return 1 if health is None or HealthStatus(health["status"]) in _FAILING else 0
 
 

@@ -25,7 +25,9 @@ def register(subparsers: argparse._SubParsersAction) -> None:  # type: ignore[ty
         "evidence) derived from an EventBridge event. Exit 2 for a malformed event.",
     )
     parse.add_argument("file", metavar="FILE", help="event JSON file, or '-' for stdin")
-    parse.add_argument("--format", choices=("json", "text"), default="json")
+    parse.add_argument(
+        "--format", choices=("json", "text"), default="json", help="output format (default json)"
+    )
     parse.set_defaults(func=_parse)
 
 

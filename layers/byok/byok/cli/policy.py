@@ -53,13 +53,17 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         metavar="ARN",
         help="key administrator (IAM role/user of the customer account); repeatable; needs --full",
     )
-    render.add_argument("--format", choices=("json", "text"), default="json")
+    render.add_argument(
+        "--format", choices=("json", "text"), default="json", help="output format (default json)"
+    )
     render.set_defaults(func=cmd_render)
 
     check = sub.add_parser("check", help="check a key policy against the BYOK contract")
     _add_policy_arg(check)
     _add_contract_args(check)
-    check.add_argument("--format", choices=("json", "text"), default="text")
+    check.add_argument(
+        "--format", choices=("json", "text"), default="text", help="output format (default text)"
+    )
     check.set_defaults(func=cmd_check)
 
     explain = sub.add_parser("explain", help="decide one request by the key policy alone")
@@ -74,14 +78,26 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         metavar="KEY=VALUE",
         help="request context value; repeat a key for several values",
     )
-    explain.add_argument("--format", choices=("json", "text"), default="text")
+    explain.add_argument(
+        "--format", choices=("json", "text"), default="text", help="output format (default text)"
+    )
     explain.set_defaults(func=cmd_explain)
 
 
 def _add_contract_args(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("--purpose", required=True, choices=_PURPOSES)
-    parser.add_argument("--key-arn", required=True, metavar="ARN")
-    parser.add_argument("--platform-role-arn", required=True, metavar="ARN")
+    parser.add_argument(
+        "--purpose",
+        required=True,
+        choices=_PURPOSES,
+        help="which key: S3 SSE-KMS or Aurora storage",
+    )
+    parser.add_argument("--key-arn", required=True, metavar="ARN", help="the customer key's ARN")
+    parser.add_argument(
+        "--platform-role-arn",
+        required=True,
+        metavar="ARN",
+        help="the platform role the policy must let use the key",
+    )
 
 
 def _add_policy_arg(parser: argparse.ArgumentParser) -> None:

@@ -16,12 +16,14 @@ from byok.store.records import (
     AuditEntry,
     AuditKind,
     AuditRecord,
+    DeregisteredRecord,
     EnvironmentState,
     HealthChangedRecord,
     OutboxEntry,
     RegisteredRecord,
     RemediationRecord,
     RememberedPolicy,
+    UpdatedRecord,
 )
 
 #: the name every caller has used so far for the DynamoDB store
@@ -31,6 +33,7 @@ __all__ = [
     "AuditEntry",
     "AuditKind",
     "AuditRecord",
+    "DeregisteredRecord",
     "DynamoDBStore",
     "EnvironmentState",
     "HealthChangedRecord",
@@ -41,6 +44,7 @@ __all__ = [
     "RememberedPolicy",
     "Storage",
     "Store",
+    "UpdatedRecord",
     "create_tables",
     "time_key",
 ]

@@ -14,7 +14,7 @@ from collections.abc import Mapping
 from datetime import UTC, datetime
 from typing import Any, Protocol, runtime_checkable
 
-from byok.errors import ConflictError, NotFoundError, StaleWriteError
+from byok.errors import ConflictError, InputError, NotFoundError, StaleWriteError
 from byok.health import HealthFlag
 from byok.models import Environment, Purpose
 from byok.store.records import (
@@ -26,13 +26,21 @@ from byok.store.records import (
 )
 
 __all__ = [
+    "MUTABLE_FIELDS",
     "Storage",
+    "concurrent_change",
     "conflict_error",
     "not_registered",
     "now_iso",
     "same_key_twice",
     "stale_flag",
+    "update_refused",
 ]
+
+#: what ``byok env update`` may change: the keys (a new key stack), the bucket and the cluster.
+#: The id, the account and the region are the environment's identity (keys and cluster are
+#: bound to them): changing one is a different environment (deregister, register).
+MUTABLE_FIELDS = ("s3_key_arn", "aurora_key_arn", "bucket", "cluster_id")
 
 
 @runtime_checkable
@@ -45,6 +53,12 @@ class Storage(Protocol):
 
     def deregister(self, environment_id: str) -> None:
         """Delete the environment, its claims and everything under it; the audit is kept."""
+
+    def update(self, current: Environment, new: Environment) -> None:
+        """Replace ``current`` (as read) by ``new``: the changed fields, the claims of changed
+        keys and cluster released and taken, all or nothing. ``ConflictError`` when a new key
+        or cluster is taken or the environment changed since ``current`` was read;
+        ``InputError`` for a field that may not change (``update_refused``)."""
 
     def get_environment(self, environment_id: str) -> Environment:
         """The environment, or ``NotFoundError``."""
@@ -157,6 +171,26 @@ def conflict_error(
             f"environment {cluster_owner!r}"
         )
     return ConflictError("; ".join(problems))
+
+
+def update_refused(current: Environment, new: Environment) -> InputError | ConflictError | None:
+    """Why ``new`` may not replace ``current``, or None."""
+    for name in ("environment_id", "customer_account", "region"):
+        if getattr(current, name) != getattr(new, name):
+            return InputError(
+                f"{name}: cannot change ({getattr(current, name)!r} -> {getattr(new, name)!r}); "
+                "it is the environment's identity: deregister it and register a new one"
+            )
+    if new.s3_key_arn == new.aurora_key_arn:
+        return same_key_twice(new)
+    return None
+
+
+def concurrent_change(environment_id: str) -> ConflictError:
+    return ConflictError(
+        f"environment_id: environment {environment_id!r} changed or was deregistered while "
+        "updating it; nothing was changed (show it and try again)"
+    )
 
 
 def stale_flag(flag: HealthFlag, stored: HealthFlag | None) -> StaleWriteError:

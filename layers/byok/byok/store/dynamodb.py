@@ -27,11 +27,14 @@ from byok.health import HealthFlag
 from byok.models import Environment, Purpose
 from byok.store import keys
 from byok.store.base import (
+    MUTABLE_FIELDS,
+    concurrent_change,
     conflict_error,
     not_registered,
     now_iso,
     same_key_twice,
     stale_flag,
+    update_refused,
 )
 from byok.store.records import (
     AuditEntry,
@@ -135,25 +138,7 @@ class DynamoDBStore:
                 **env.to_dict(),
                 "registered_at": now_iso(),
             },
-            *(
-                {
-                    "pk": keys.key_pk(env.key_arn(purpose)),
-                    "sk": keys.CLAIM,
-                    "kind": "key_claim",
-                    "key_arn": env.key_arn(purpose),
-                    "purpose": purpose.value,
-                    "environment_id": env.environment_id,
-                }
-                for purpose in (Purpose.S3, Purpose.AURORA)
-            ),
-            {
-                "pk": keys.cluster_pk(env.region, env.cluster_id),
-                "sk": keys.CLAIM,
-                "kind": "cluster_claim",
-                "region": env.region,
-                "cluster_id": env.cluster_id,
-                "environment_id": env.environment_id,
-            },
+            *_claim_rows(env).values(),
         ]
         what = f"register environment {env.environment_id!r}"
         from botocore.exceptions import ClientError
@@ -179,12 +164,15 @@ class DynamoDBStore:
         except Exception as exc:
             raise translate(exc, what) from exc
 
-    def _conflict(self, env: Environment, rows: list[dict[str, Any]], exc: Any) -> ByokError:
-        """Explain a cancelled registration from the transaction's CancellationReasons (the
-        stored items the conditions failed on)."""
+    def _conflict(
+        self, env: Environment, rows: list[dict[str, Any]], exc: Any, offset: int = 0
+    ) -> ByokError:
+        """Explain a cancelled registration (or update) from the transaction's
+        CancellationReasons (the stored items the conditions failed on); ``rows`` are the puts,
+        starting at item ``offset`` of the transaction."""
         from byok.aws.errors import TRANSIENT_CODES
 
-        reasons = exc.response.get("CancellationReasons") or []
+        reasons = (exc.response.get("CancellationReasons") or [])[offset:]
         duplicate, clashes, cluster_owner = False, {}, None
         for row, reason in zip(rows, reasons, strict=False):
             if reason.get("Code") != "ConditionalCheckFailed":
@@ -210,6 +198,91 @@ class DynamoDBStore:
         return ByokError(
             f"register environment {env.environment_id!r}: transaction cancelled ({codes})"
         )
+
+    def update(self, current: Environment, new: Environment) -> None:
+        """Change the environment and move the claims of what changed, in ONE transaction.
+
+        The ``META`` item is updated only while every changed field still has its ``current``
+        value (a concurrent update or a deregistration cancels the transaction); a released
+        claim is deleted only while it names this environment; a new claim is put only where
+        none exists. ``writes_paused`` and the flag stay: the next validation judges the new
+        keys, and its flag replaces the old one.
+        """
+        refused = update_refused(current, new)
+        if refused is not None:
+            raise refused
+        changed = [f for f in MUTABLE_FIELDS if getattr(current, f) != getattr(new, f)]
+        if not changed:
+            return
+        env_id = new.environment_id
+        what = f"update environment {env_id!r}"
+        old_claims, new_claims = _claim_rows(current), _claim_rows(new)
+        names = {f"#{f}": f for f in changed}
+        values = {
+            **{f":new_{f}": getattr(new, f) for f in changed},
+            **{f":old_{f}": getattr(current, f) for f in changed},
+            ":at": now_iso(),
+        }
+        meta = {
+            "Update": {
+                "TableName": self.environments_table,
+                "Key": self._item({"pk": keys.env_pk(env_id), "sk": keys.META}),
+                "UpdateExpression": "SET "
+                + ", ".join(f"#{f} = :new_{f}" for f in changed)
+                + ", updated_at = :at",
+                "ConditionExpression": " AND ".join(
+                    ["attribute_exists(pk)", *(f"#{f} = :old_{f}" for f in changed)]
+                ),
+                "ExpressionAttributeNames": names,
+                "ExpressionAttributeValues": self._item(values),
+            }
+        }
+        owned = self._item({":id": env_id})
+        released = [
+            {
+                "Delete": {
+                    "TableName": self.environments_table,
+                    "Key": self._item({"pk": pk, "sk": keys.CLAIM}),
+                    "ConditionExpression": "attribute_not_exists(pk) OR environment_id = :id",
+                    "ExpressionAttributeValues": owned,
+                }
+            }
+            for pk in old_claims
+            if pk not in new_claims
+        ]
+        taken = [row for pk, row in new_claims.items() if old_claims.get(pk) != row]
+        puts = [
+            {
+                "Put": {
+                    "TableName": self.environments_table,
+                    "Item": self._item(row),
+                    # a key moving between this environment's purposes is already ours
+                    **(
+                        {
+                            "ConditionExpression": "environment_id = :id",
+                            "ExpressionAttributeValues": owned,
+                        }
+                        if row["pk"] in old_claims
+                        else {"ConditionExpression": "attribute_not_exists(pk)"}
+                    ),
+                    "ReturnValuesOnConditionCheckFailure": "ALL_OLD",
+                }
+            }
+            for row in taken
+        ]
+        from botocore.exceptions import ClientError
+
+        try:
+            self.client.transact_write_items(TransactItems=[meta, *released, *puts])
+        except ClientError as exc:
+            if _code(exc) != "TransactionCanceledException":
+                raise translate(exc, what) from exc
+            reasons = exc.response.get("CancellationReasons") or []
+            if reasons and reasons[0].get("Code") == "ConditionalCheckFailed":
+                raise concurrent_change(env_id) from None
+            raise self._conflict(new, taken, exc, offset=1 + len(released)) from None
+        except Exception as exc:
+            raise translate(exc, what) from exc
 
     def deregister(self, environment_id: str) -> None:
         """Delete an environment, its claims and its flag in one transaction (audit is kept).
@@ -560,6 +633,32 @@ class DynamoDBStore:
 
 
 # ---- rows -> records -------------------------------------------------------------------------
+
+
+def _claim_rows(env: Environment) -> dict[str, dict[str, Any]]:
+    """The claim items of an environment (its two keys, its cluster), by partition key."""
+    rows = [
+        *(
+            {
+                "pk": keys.key_pk(env.key_arn(purpose)),
+                "sk": keys.CLAIM,
+                "kind": "key_claim",
+                "key_arn": env.key_arn(purpose),
+                "purpose": purpose.value,
+                "environment_id": env.environment_id,
+            }
+            for purpose in (Purpose.S3, Purpose.AURORA)
+        ),
+        {
+            "pk": keys.cluster_pk(env.region, env.cluster_id),
+            "sk": keys.CLAIM,
+            "kind": "cluster_claim",
+            "region": env.region,
+            "cluster_id": env.cluster_id,
+            "environment_id": env.environment_id,
+        },
+    ]
+    return {row["pk"]: row for row in rows}
 
 
 def _environment(row: Mapping[str, Any]) -> Environment:

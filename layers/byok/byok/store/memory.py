@@ -21,11 +21,14 @@ from byok.health import HealthFlag
 from byok.models import Environment, Purpose
 from byok.store import keys
 from byok.store.base import (
+    MUTABLE_FIELDS,
+    concurrent_change,
     conflict_error,
     not_registered,
     now_iso,
     same_key_twice,
     stale_flag,
+    update_refused,
 )
 from byok.store.records import (
     AuditEntry,
@@ -106,6 +109,38 @@ class MemoryStore:
             self._clusters[(env.region, env.cluster_id)] = ClusterClaim(
                 env.region, env.cluster_id, env.environment_id
             )
+
+    def update(self, current: Environment, new: Environment) -> None:
+        refused = update_refused(current, new)
+        if refused is not None:
+            raise refused
+        if all(getattr(current, f) == getattr(new, f) for f in MUTABLE_FIELDS):
+            return
+        env_id = new.environment_id
+        with self._lock:
+            meta = self._meta(env_id)
+            if meta is None or meta.environment != current:
+                raise concurrent_change(env_id)
+            clashes = {
+                purpose: (claim.environment_id, claim.purpose.value)
+                for purpose in (Purpose.S3, Purpose.AURORA)
+                if (claim := self._keys.get(new.key_arn(purpose))) is not None
+                and claim.environment_id != env_id
+            }
+            cluster = self._clusters.get((new.region, new.cluster_id))
+            owner = cluster.environment_id if cluster and cluster.environment_id != env_id else None
+            if clashes or owner is not None:
+                raise conflict_error(new, duplicate_id=False, keys=clashes, cluster_owner=owner)
+            for arn in (current.s3_key_arn, current.aurora_key_arn):
+                self._keys.pop(arn, None)
+            self._clusters.pop((current.region, current.cluster_id), None)
+            for purpose in (Purpose.S3, Purpose.AURORA):
+                arn = new.key_arn(purpose)
+                self._keys[arn] = KeyClaim(arn, purpose, env_id)
+            self._clusters[(new.region, new.cluster_id)] = ClusterClaim(
+                new.region, new.cluster_id, env_id
+            )
+            meta.environment = new
 
     def deregister(self, environment_id: str) -> None:
         with self._lock:

@@ -22,6 +22,7 @@ __all__ = [
     "AuditKind",
     "AuditRecord",
     "ClusterClaim",
+    "DeregisteredRecord",
     "EnvironmentState",
     "HealthChangedRecord",
     "KeyClaim",
@@ -30,6 +31,7 @@ __all__ = [
     "RegisteredRecord",
     "RemediationRecord",
     "RememberedPolicy",
+    "UpdatedRecord",
     "audit_record",
 ]
 
@@ -114,6 +116,8 @@ class AuditKind(StrEnum):
     """The ``type`` of an audit record (written by the service, the CLI and remediation)."""
 
     REGISTERED = "registered"
+    UPDATED = "updated"
+    DEREGISTERED = "deregistered"
     HEALTH_CHANGED = "health_changed"
     REMEDIATION = "remediation"
 
@@ -130,6 +134,42 @@ class RegisteredRecord:
 
     @classmethod
     def from_body(cls, body: Mapping[str, Any]) -> RegisteredRecord:
+        return cls(environment=dict(body.get("environment") or {}))
+
+
+@dataclass(frozen=True, slots=True)
+class UpdatedRecord:
+    """``byok env update`` changed fields of the environment: ``field -> (old, new)``."""
+
+    kind: ClassVar[AuditKind] = AuditKind.UPDATED
+    changes: Mapping[str, tuple[str, str]]
+
+    def to_body(self) -> dict[str, Any]:
+        return {
+            "type": self.kind.value,
+            "changes": {
+                name: {"from": old, "to": new} for name, (old, new) in self.changes.items()
+            },
+        }
+
+    @classmethod
+    def from_body(cls, body: Mapping[str, Any]) -> UpdatedRecord:
+        changes = body.get("changes") or {}
+        return cls(changes={k: (str(v["from"]), str(v["to"])) for k, v in changes.items()})
+
+
+@dataclass(frozen=True, slots=True)
+class DeregisteredRecord:
+    """``byok env deregister`` removed the environment (what it was, for the trail)."""
+
+    kind: ClassVar[AuditKind] = AuditKind.DEREGISTERED
+    environment: Mapping[str, str]
+
+    def to_body(self) -> dict[str, Any]:
+        return {"type": self.kind.value, "environment": dict(self.environment)}
+
+    @classmethod
+    def from_body(cls, body: Mapping[str, Any]) -> DeregisteredRecord:
         return cls(environment=dict(body.get("environment") or {}))
 
 
@@ -210,10 +250,14 @@ class RemediationRecord:
         )
 
 
-AuditRecord = RegisteredRecord | HealthChangedRecord | RemediationRecord
+AuditRecord = (
+    RegisteredRecord | UpdatedRecord | DeregisteredRecord | HealthChangedRecord | RemediationRecord
+)
 
-_RECORD_TYPES: dict[AuditKind, type[RegisteredRecord | HealthChangedRecord | RemediationRecord]] = {
+_RECORD_TYPES: dict[AuditKind, type[AuditRecord]] = {
     AuditKind.REGISTERED: RegisteredRecord,
+    AuditKind.UPDATED: UpdatedRecord,
+    AuditKind.DEREGISTERED: DeregisteredRecord,
     AuditKind.HEALTH_CHANGED: HealthChangedRecord,
     AuditKind.REMEDIATION: RemediationRecord,
 }
