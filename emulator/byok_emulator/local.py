@@ -35,6 +35,7 @@ from .demo.world import (
     TABLES,
     DemoWorld,
 )
+from .platform_side import create_encrypted_bucket
 from .server import EmulatorServer
 from .server import start as start_server
 
@@ -44,6 +45,9 @@ __all__ = [
     "customer_key_action",
     "start",
 ]
+
+#: a second bucket of the platform account, encrypted with the sample customer's S3 key
+SPARE_BUCKET = "byok-acme-prod-archive"
 
 #: ``byok emulator customer ACTION``: the KMS call the customer makes on one of their keys
 CUSTOMER_ACTIONS = {
@@ -85,12 +89,14 @@ class LocalPlatform:
             f"byok emulator: AWS (moto + byok_emulator) on {self.server.endpoint_url}; "
             "Ctrl-C stops it",
             f"platform {PLATFORM}: tables {', '.join(TABLES.values())}",
-            f"  bus {BUS_NAME}, queues and topics of template.yaml, role {ROLE_ARN.split('/')[-1]}",
-            f"  bucket {BUCKET} (SSE-KMS), Aurora cluster {CLUSTER}",
+            f"  bus {BUS_NAME}, the queues and topics of template.yaml, role "
+            f"{ROLE_ARN.split('/')[-1]}",
+            f"  buckets {BUCKET}, {SPARE_BUCKET} (SSE-KMS with the s3 key)",
+            f"  Aurora cluster {CLUSTER} (encrypted with the aurora key)",
             f"customer {CUSTOMER}: stack {STACK} (customer/byok-keys.yaml)",
-            f"  s3 key {self.world.s3_key_arn}",
+            f"  s3 key     {self.world.s3_key_arn}",
             f"  aurora key {self.world.aurora_key_arn}",
-            f"sample environment to register: {ENV_ID} (bucket {BUCKET}, cluster {CLUSTER})",
+            f"sample environment {ENV_ID}: not registered yet",
         ]
 
     def stop(self) -> None:
@@ -119,6 +125,8 @@ def start(port: int, log: IO[str]) -> LocalPlatform:
             AWS_ACCESS_KEY_ID="emulator", AWS_SECRET_ACCESS_KEY="emulator", AWS_SESSION_TOKEN=""
         )
         world = DemoWorld.build(server.endpoint_url, log)
+        # a second bucket under the same key: something `byok env update` can move to
+        create_encrypted_bucket(world.platform, SPARE_BUCKET, REGION, world.s3_key_arn)
     except BaseException:
         server.stop()
         logs.close()

@@ -97,7 +97,9 @@ def cmd_start(args: argparse.Namespace) -> int:
     local = _local()
     env_file = Path(args.env_file) if args.env_file else None
     stop = threading.Event()
-    previous = signal.signal(signal.SIGTERM, lambda *_: stop.set())
+    # Ctrl-C and SIGTERM stop it, also when started in the background of a script (where
+    # SIGINT starts out ignored)
+    previous = {s: signal.signal(s, lambda *_: stop.set()) for s in (signal.SIGINT, signal.SIGTERM)}
     try:
         with open(args.log, "a") as log:
             try:
@@ -108,14 +110,13 @@ def cmd_start(args: argparse.Namespace) -> int:
                 _announce(platform, env_file)
                 while not stop.wait(0.5):
                     pass
-            except KeyboardInterrupt:
-                pass
             finally:
                 platform.stop()
                 if env_file is not None:
                     env_file.unlink(missing_ok=True)
     finally:
-        signal.signal(signal.SIGTERM, previous)
+        for signum, handler in previous.items():
+            signal.signal(signum, handler)
     print("byok emulator: stopped", file=sys.stderr, flush=True)
     return 0
 
