@@ -213,8 +213,6 @@ def cmd_update(args: argparse.Namespace) -> int:
     store = _store(args)
     current = store.get_environment(env_id)
     new = Environment.create(**{**current.to_dict(), **given})  # every field re-validated
-    if args.validate:
-        check_platform_role(new, role)  # before anything is written
     changes = {
         f: (getattr(current, f), getattr(new, f))
         for f in _MUTABLE
@@ -226,6 +224,8 @@ def cmd_update(args: argparse.Namespace) -> int:
         "validation": None,
     }
     if changes:
+        if args.validate:
+            check_platform_role(new, role)  # before anything is written
         store.update(current, new)
         store.append_audit(env_id, UpdatedRecord(changes=changes))
         if args.validate:
