@@ -49,11 +49,49 @@ def _byok(*args: str, out: Path) -> subprocess.CompletedProcess[str]:
 
 
 @pytest.fixture(scope="module")
-def full_run(tmp_path_factory: pytest.TempPathFactory) -> tuple[int, list[dict[str, Any]], Path]:
+def full_text_run(
+    tmp_path_factory: pytest.TempPathFactory,
+) -> tuple[subprocess.CompletedProcess[str], Path]:
+    """The full demo as `make demo` runs it (text); the steps are read from demo-steps.json."""
     out = tmp_path_factory.mktemp("demo-out")
-    done = _byok("--format", "json", out=out)
+    done = _byok(out=out)
     assert done.stdout.strip(), done.stderr[-3000:]
-    return done.returncode, json.loads(done.stdout), out  # stdout is ONLY the JSON
+    return done, out
+
+
+@pytest.fixture(scope="module")
+def full_run(
+    full_text_run: tuple[subprocess.CompletedProcess[str], Path],
+) -> tuple[int, list[dict[str, Any]], Path]:
+    done, out = full_text_run
+    return done.returncode, json.loads((out / "demo-steps.json").read_text()), out
+
+
+def test_text_output_fits_100_columns_and_prints_each_step_once(
+    full_text_run: tuple[subprocess.CompletedProcess[str], Path],
+) -> None:
+    done, out = full_text_run
+    for stream in (done.stdout, done.stderr, (out / "demo-summary.txt").read_text()):
+        wide = [line for line in stream.splitlines() if len(line) > 100]
+        assert wide == []
+    rows = [
+        line for line in done.stdout.splitlines() if line[:2].strip().isdigit() and "  " in line
+    ]
+    table = [r for r in rows if r.split()[1] in EXPECTED]
+    assert [r.split()[1] for r in table] == list(EXPECTED)  # one row per step, in order, once
+    assert done.stdout.count("What happened at each step:") == 1
+    assert done.stderr.strip() == ""  # no second copy of the progress
+    summary = (out / "demo-summary.txt").read_text()
+    assert "\n".join(done.stdout.splitlines()[:-1]) + "\n" == summary  # the terminal = the file
+
+
+def test_json_outputs_match_their_schema(
+    full_run: tuple[int, list[dict], Path], tmp_path: Path
+) -> None:
+    from doc_schemas import assert_valid, schema_for
+
+    _, steps, _ = full_run
+    assert_valid(steps, schema_for("demo"), "byok demo (demo-steps.json)")
 
 
 def test_every_step_reaches_its_expected_flag(full_run: tuple[int, list[dict], Path]) -> None:
@@ -112,8 +150,9 @@ def test_files_are_written(full_run: tuple[int, list[dict], Path]) -> None:
     assert f"{len(steps)}/{len(steps)} steps as expected" in summary
     # four incidents (S3 disabled, policy drift, deletion, lost events), each closed again
     incidents = summary.split("Incidents (byok env incidents acme-prod):")[1]
-    assert [line.split(". ")[0].strip() for line in incidents.splitlines()[1:5]] == list("1234")
-    assert incidents.count("closed after") == 4
+    numbered = [line.split(". ")[0].strip() for line in incidents.splitlines() if ". " in line]
+    assert numbered[:4] == list("1234")  # incidents wrap within 100 columns
+    assert " ".join(incidents.split()).count("closed after") == 4
     assert json.loads((out / "demo-steps.json").read_text()) == steps
 
 
@@ -126,7 +165,10 @@ def test_one_scenario_runs_after_onboarding(tmp_path: Path) -> None:
         ("disable-s3-key", "KEY_UNUSABLE"),
         ("enable-s3-key", "HEALTHY"),
     ]
-    assert "step  2 ok" in done.stderr  # the live progress lines
+    assert " 2  disable-s3-key " in done.stderr  # the live rows, on stderr with --format json
+    from doc_schemas import assert_valid, schema_for
+
+    assert_valid(steps, schema_for("demo"), "byok demo --scenario --format json")
 
 
 def test_unknown_scenario_is_bad_input(tmp_path: Path) -> None:

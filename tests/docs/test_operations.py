@@ -17,9 +17,8 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
-
-from .schemas import assert_valid, schema_for
-from .snippets import ROOT, Block, Command, normalise, parse
+from doc_schemas import assert_valid, schema_for
+from doc_snippets import ROOT, Block, Command, normalise, parse
 
 DOC = ROOT / "docs" / "operations.md"
 BIN = Path(sys.executable).parent

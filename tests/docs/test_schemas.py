@@ -14,14 +14,13 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from doc_schemas import SCHEMAS, assert_valid, schema_for
+from doc_snippets import ROOT
 from moto import mock_aws
 
 from byok.cli import build_parser, main
 from byok.models import HealthStatus, TriggerKind
 from byok.store.base import MUTABLE_FIELDS
-
-from .schemas import SCHEMAS, assert_valid, schema_for
-from .snippets import ROOT
 
 KEY = "arn:aws:kms:eu-west-1:111122223333:key/1234abcd-12ab-34cd-56ef-1234567890ab"
 ROLE = "arn:aws:iam::444455556666:role/byok-platform"

@@ -85,17 +85,29 @@ class DemoRun:
         return bool(self.steps) and all(s.ok for s in self.steps)
 
 
+#: the set-up lines, as printed while it runs and in the summary
+ACCOUNTS_LINE = "accounts   customer stack deployed (2 keys), platform side created"
+
+
+def emulator_line(endpoint_url: str) -> str:
+    return f"emulator   moto server + byok_emulator on {endpoint_url}"
+
+
 def run(
     scenario: str | None,
     *,
     log: IO[str],
     progress: Callable[[str], None] = lambda line: None,
+    on_step: Callable[[StepResult], None] = lambda step: None,
 ) -> DemoRun:
-    """Play the demo (all scenarios, or onboarding + ``scenario``); never raises for a bad step."""
+    """Play the demo (all scenarios, or onboarding + ``scenario``); never raises for a bad step.
+
+    ``progress`` gets the set-up lines, ``on_step`` each step's result as soon as it is known.
+    """
     scenarios = selected(scenario)
     started = time.perf_counter()
     with logs_to(log):
-        return _run(scenarios, started, log, progress)
+        return _run(scenarios, started, log, progress, on_step)
 
 
 @contextlib.contextmanager
@@ -118,7 +130,11 @@ def logs_to(log: IO[str]) -> Iterator[None]:
 
 
 def _run(
-    scenarios: list[Scenario], started: float, log: IO[str], progress: Callable[[str], None]
+    scenarios: list[Scenario],
+    started: float,
+    log: IO[str],
+    progress: Callable[[str], None],
+    on_step: Callable[[StepResult], None],
 ) -> DemoRun:
     import byok_emulator
 
@@ -128,17 +144,13 @@ def _run(
     env.update(AWS_ACCESS_KEY_ID="demo", AWS_SECRET_ACCESS_KEY="demo", AWS_SESSION_TOKEN="demo")
     try:
         with process_environment(env):
-            progress(f"emulator   moto server + byok_emulator on {server.endpoint_url}")
+            progress(emulator_line(server.endpoint_url))
             world = DemoWorld.build(server.endpoint_url, log)
-            progress(
-                "accounts   customer stack deployed (keys "
-                f"{world.s3_key_arn.rsplit('/', 1)[1][:8]}..., "
-                f"{world.aurora_key_arn.rsplit('/', 1)[1][:8]}...), platform side created"
-            )
+            progress(ACCOUNTS_LINE)
             world.app.warm()
             pipeline = Pipeline(world)
             setup_ms = (time.perf_counter() - started) * 1000
-            results = _play(scenarios, Context(world, pipeline), progress)
+            results = _play(scenarios, Context(world, pipeline), on_step)
             incidents = _incidents(world)
     finally:
         server.stop()
@@ -162,22 +174,14 @@ def _incidents(world: DemoWorld) -> list[dict[str, Any]]:
 
 
 def _play(
-    scenarios: list[Scenario], ctx: Context, progress: Callable[[str], None]
+    scenarios: list[Scenario], ctx: Context, on_step: Callable[[StepResult], None]
 ) -> list[StepResult]:
     results: list[StepResult] = []
     for scenario in scenarios:
         for step in scenario.steps:
             result = _step(len(results) + 1, scenario, step, ctx)
             results.append(result)
-            mark = "ok " if result.ok else "FAIL"
-            reasons = ",".join(result.reasons) or "-"
-            line = (
-                f"step {result.index:>2} {mark} {step.name:<28} {result.flag or '-':<13} "
-                f"{reasons:<40} {result.latency_ms:7.1f} ms"
-            )
-            if result.failures:
-                line += "  <- " + "; ".join(result.failures)
-            progress(line)
+            on_step(result)
     return results
 
 

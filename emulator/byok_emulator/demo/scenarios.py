@@ -182,7 +182,7 @@ def throttled_sweep(ctx: Context) -> list[Delivery]:
     flag = ctx.world.store.get_flag(ENV_ID)
     if flag is not None:  # recorded, not acted on: UNKNOWN only after sustained failure
         ctx.facts["transient_failures"] = flag.transient_failures
-        ctx.facts["last_transient_error"] = (flag.last_transient_error or "")[:80]
+        ctx.facts["last_transient_error"] = flag.last_transient_error or ""
     return [delivery]
 
 

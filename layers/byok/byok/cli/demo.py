@@ -5,8 +5,9 @@ starts the emulator, deploys ``customer/byok-keys.yaml`` into a customer account
 side into a platform account, then plays scenarios by making the customer's KMS calls and
 delivering the resulting events to the functions of ``template.yaml`` through their rules.
 
-Output: one progress line per step on stderr, then (``--format text``) the table and a summary,
-or (``--format json``) only the JSON list of steps on stdout. Files in ``--out``:
+Output (``--format text``): the set-up lines, then the table, a row per step as it finishes,
+then each step's details and the incidents, within 100 columns. ``--format json``: the same
+progress on stderr and only the JSON list of steps on stdout. Files in ``--out``:
 ``demo-timeline.png``, ``demo-summary.txt``, ``demo-steps.json``, ``lambda-logs.jsonl``.
 Exit codes: 0 every step as expected, 1 otherwise, 2 bad input (unknown scenario).
 """
@@ -18,6 +19,7 @@ import json
 import os
 import sys
 from pathlib import Path
+from typing import Any
 
 from byok.errors import InputError, quote
 
@@ -62,10 +64,6 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     parser.set_defaults(func=run)
 
 
-def _progress(line: str) -> None:
-    print(line, file=sys.stderr, flush=True)
-
-
 def _output_dir(value: str) -> Path:
     """``--out`` as a directory that exists (created) and is writable, checked before the demo
     starts: an existing file, or a path that cannot be created, is bad input (exit 2)."""
@@ -95,13 +93,31 @@ def run(args: argparse.Namespace) -> int:
             f"demo: the emulator and its dev dependencies are not installed ({exc}); "
             "run `make venv` (pip install -e '.[dev]')"
         ) from None
+    # text: the table IS the progress (a row per finished step, never printed twice); json:
+    # the same lines on stderr, so stdout holds only the JSON
+    live = sys.stdout if args.format == "text" else sys.stderr
+    rows = 0
+
+    def say(line: str) -> None:
+        print(line, file=live, flush=True)
+
+    def on_step(step: Any) -> None:
+        nonlocal rows
+        if rows == 0:
+            say("")
+            say(report.HEADER)
+            say(report.RULE)
+        rows += 1
+        say(report.row(step))
+
+    if args.format == "text":
+        say(report.TITLE)
     with (out / "lambda-logs.jsonl").open("w") as log:
-        result = run_demo(args.scenario, log=log, progress=_progress)
+        result = run_demo(args.scenario, log=log, progress=say, on_step=on_step)
     picture, text, _ = report.write(result, out)
     if args.format == "json":
         print(json.dumps(report.as_json(result), indent=2))
     else:
-        print()
-        print(report.summary(result, picture))
+        print(report.after_table(result, picture))
         print(f"summary: {text}")
     return 0 if result.ok else 1

@@ -6,9 +6,8 @@ import json
 from functools import cache
 from typing import Any
 
+from doc_snippets import ROOT
 from jsonschema import Draft202012Validator
-
-from .snippets import ROOT
 
 SCHEMAS = ROOT / "docs" / "schemas"
 
