@@ -144,3 +144,19 @@ def test_deregister_releases_everything_and_keeps_the_trail(
     code, _, err = run(capsys, "env", "deregister", "Bad_Id", *TABLES)
     assert code == 2 and err.startswith("byok: error: environment_id:")
     assert run(capsys, *register_args(), "--no-validate")[0] == 0  # keys and id free again
+
+
+def test_the_cluster_key_mismatch_fix_is_a_command_the_cli_takes() -> None:
+    """The fix byok-guard prints for CLUSTER_KEY_MISMATCH parses as `byok env update`."""
+    import shlex
+
+    from byok.cli import build_parser
+    from byok.reasons import ReasonCode, get_reason
+
+    fix = get_reason(ReasonCode.CLUSTER_KEY_MISMATCH).fix(
+        environment_id="acme-prod", key_arn=AURORA_KEY, cluster_key_arn=NEW_KEY
+    )
+    command = shlex.split(fix.split("  #")[0])
+    assert command[:3] == ["byok", "env", "update"]
+    args = build_parser(command[1:]).parse_args(command[1:])
+    assert (args.environment_id, args.aurora_key_arn) == ("acme-prod", NEW_KEY)

@@ -419,7 +419,7 @@ _ALL: Final = (
         _R,
         _P,
         "The Aurora cluster is encrypted with another key than the registered Aurora key.",
-        "byok env register ... --aurora-key-arn <the cluster's KmsKeyId>  # or migrate the "
+        "byok env update {environment_id} --aurora-key-arn {cluster_key_arn}  # or migrate the "
         "cluster to {key_arn} by snapshot copy + restore",
         cause="The Aurora cluster is encrypted with a different key than the one registered.",
     ),

@@ -262,6 +262,8 @@ def test_cluster_status(cluster, reason, impact):
     report = run(facts)
     (check,) = [c for c in report.checks if c.check_id == "aurora-cluster"]
     assert (check.reason, check.impact) == (reason, impact)
+    if reason == "CLUSTER_KEY_MISMATCH":  # register again is refused: update, with the key
+        assert check.fix.startswith(f"byok env update acme --aurora-key-arn {S3_KEY}  # ")
     if reason == "CLUSTER_INACCESSIBLE_RECOVERABLE":
         assert check.fix == (
             f"aws kms enable-key --key-id {AURORA_KEY} && aws rds start-db-cluster "

@@ -150,6 +150,7 @@ class AuroraCluster(Check):
                 f"cluster {cluster.cluster_id} is encrypted with {cluster.kms_key_id}, "
                 f"not the registered {key_arn}",
                 evidence=evidence,
+                fix_values={"cluster_key_arn": cluster.kms_key_id},
             )
         else:
             yield self.result(

@@ -112,6 +112,7 @@ class Check(ABC):
         if status in (CheckStatus.ERROR, CheckStatus.SKIP):
             impact = None
         values = {
+            "environment_id": ctx.env.environment_id,
             "key_arn": ctx.env.key_arn(purpose),
             "region": ctx.env.region,
             "account": ctx.env.customer_account,
