@@ -296,7 +296,8 @@ def test_service_principal_without_source_guard_is_a_confused_deputy(ids) -> Non
         "Resource": "*",
     }
     report = checked(with_statements(ids, "s3", service), "s3", ids)
-    assert statuses(report) == {"no-public-access": "fail"}
+    # acting for any account: outsiders (fail) and the platform account (wider, warn)
+    assert statuses(report) == {"no-public-access": "fail", "principal-scope": "warn"}
     (op,) = report.check("no-public-access").fix
     assert op["op"] == "replace"
     assert op["with"]["Condition"] == {"StringEquals": {"aws:SourceAccount": ids.customer}}

@@ -485,7 +485,14 @@ def caller_inputs(policy: Policy) -> CallerInputs:
         tuple(
             _who_values(
                 policy,
-                frozenset({"aws:principalaccount", "kms:calleraccount", "aws:principalarn"}),
+                frozenset(
+                    {
+                        "aws:principalaccount",
+                        "kms:calleraccount",
+                        "aws:principalarn",
+                        "aws:sourceaccount",
+                    }
+                ),
             )
         ),
         tuple(others),
@@ -576,9 +583,11 @@ def _service_callers(
         for fill in _fills(value):
             if fill:
                 services.setdefault(fill.lower(), None)
-    source_accounts: list[str | None] = [None]
+    # acting for no known account (an outsider) and for the platform account (another
+    # principal of the platform) differ by party even when the policy reads neither key
+    source_accounts: list[str | None] = [None, p.platform_account]
     if inputs.source_keys:
-        source_accounts += [p.customer_account, p.platform_account, *outsiders]
+        source_accounts += list(outsiders)
     arn_values = inputs.source_arns
     out: list[Candidate] = []
     for service in services:

@@ -109,7 +109,8 @@ def _only(*options: Choice) -> Callable[[list[Choice]], list[Choice]]:
 
 def _other_than(via: str, fresh: str) -> Callable[[list[Choice]], list[Choice]]:
     def pick(candidates: list[Choice]) -> list[Choice]:
-        out = [c for c in candidates if isinstance(c, str) and c != via]
+        # a case variant of the service's name is the same service (AWS spells them lower case)
+        out = [c for c in candidates if isinstance(c, str) and c.lower() != via]
         return list(dict.fromkeys([*out, fresh]))
 
     return pick

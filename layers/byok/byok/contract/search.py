@@ -21,6 +21,7 @@ it allows and no Deny stops, over the candidates of ``byok.contract.candidates``
 from __future__ import annotations
 
 import itertools
+import re
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 
@@ -48,9 +49,12 @@ from byok.contract.spec import CheckId, Expectation, Parties, Severity
 from byok.policy import Effect, Evaluation, Policy, Request, Statement, evaluate
 from byok.policy.conditions import ConditionClause
 from byok.policy.matching import parse_caller
+from byok.policy.variables import Template, Variable
 
 #: a context key's options for a class: every candidate, or a pinned subset
 Pin = Callable[[list[Choice]], list[Choice]]
+#: chosen values per lower-case key (None: absent from the request)
+Assignment = dict[str, tuple[str, ...] | None]
 #: most combinations tried for one group of linked keys (a cap far above any real policy)
 MAX_GROUP_OPTIONS = 20000
 
@@ -80,7 +84,7 @@ class Found:
 class _Values:
     """Candidate options per key for one policy (computed once per check run)."""
 
-    def __init__(self, policy: Policy) -> None:
+    def __init__(self, policy: Policy, key_arn: str) -> None:
         self.variables = policy.version == "2012-10-17"
         self.by_key: dict[str, list[ConditionClause]] = {}
         self.multi: set[str] = set()
@@ -96,7 +100,32 @@ class _Values:
                     if key:
                         self.by_key.setdefault(key, [])
         self._scalars: dict[str, list[str]] = {}
-        self.resource_captures: dict[str, list[str]] = {}
+        #: variable key -> values that make a template equal one of its targets' candidates
+        self.captures: dict[str, list[str]] = {}
+        for statement in policy.statements:
+            for template in statement._resource_templates:
+                self._capture(template, [key_arn])
+        for key, clauses in list(self.by_key.items()):
+            for clause in clauses:
+                for template in templates_of(clause.values, self.variables):
+                    self._capture(template, self._plain(key))
+
+    def _capture(self, template: Template, targets: list[str]) -> None:
+        """Values of the template's variables under which it spells one of ``targets``."""
+        names: list[str] = []
+        pattern = ""
+        for part in template.parts:
+            if isinstance(part, Variable):
+                names.append(part.key)
+                pattern += "(.*?)"
+            else:
+                pattern += re.escape(part)
+        regex = re.compile(pattern, re.DOTALL)
+        for target in targets:
+            match = regex.fullmatch(target)
+            if match:
+                for name, value in zip(names, match.groups(), strict=True):
+                    self.captures.setdefault(name, []).append(value)
 
     def scalars(self, key: str) -> list[str]:
         if key not in self._scalars:
@@ -105,7 +134,7 @@ class _Values:
             else:
                 base = {k: list(self._plain(k)) for k in self._linked(key)}
                 values = key_values(self.by_key.get(key, []), base, self.variables)  # type: ignore[arg-type]
-                values += self.resource_captures.get(key, [])
+                values += self.captures.get(key, [])
             self._scalars[key] = list(dict.fromkeys(values))
         return self._scalars[key]
 
@@ -170,8 +199,8 @@ def _clauses(statement: Statement, resource: str, variables: bool) -> list[_Clau
 
 
 def _options(key: str, caller: Candidate, values: _Values, pins: Mapping[str, Pin]) -> list[Choice]:
-    if key in pins:
-        return pins[key](values.free(key))
+    if key in pins:  # a pinned key is single-valued (kms:ViaService, ...)
+        return pins[key]([ABSENT, *values.scalars(key)])
     if key in BOUND_KEYS or (key in ORG_KEYS and caller.party in _PLATFORM):
         return values.bound(key)
     return values.free(key)
@@ -188,7 +217,7 @@ def _solve(
     values: _Values,
     pins: Mapping[str, Pin],
     resource: str,
-) -> dict[str, tuple[str, ...]] | None:
+) -> Assignment | None:
     """Context values (lower-case keys) making ``allow`` apply and every Deny miss, or None."""
     fixed = set(base) | DERIVED_KEYS | SOURCE_KEYS | {RESOURCE_ACCOUNT}
     fixed -= set(pins)
@@ -226,21 +255,23 @@ def _solve(
     for key in list(parent):
         groups.setdefault(find(key), []).append(key)
     all_denies = frozenset(range(len(live)))
-    per_group: list[list[tuple[frozenset[int], dict[str, tuple[str, ...]]]]] = []
+    per_group: list[list[tuple[frozenset[int], Assignment]]] = []
     for keys in groups.values():
         group = set(keys)
         mine_a = [c for c in a_clauses if (c.keys - fixed) and (c.keys - fixed) <= group]
         mine_d = [(i, [c for c in d if (c.keys - fixed) <= group]) for i, d in enumerate(live)]
-        options: dict[frozenset[int], dict[str, tuple[str, ...]]] = {}
+        options: dict[frozenset[int], Assignment] = {}
         choices = [_options(k, caller, values, pins) for k in keys]
         for n, combo in enumerate(itertools.product(*choices)):
             if n >= MAX_GROUP_OPTIONS:
                 break
-            assignment = {k: v for k, c in zip(keys, combo, strict=True) if (v := _as_context(c))}
+            assignment = {k: _as_context(c) for k, c in zip(keys, combo, strict=True)}
             ctx = dict(base)
-            for k in keys:
-                ctx.pop(k, None)
-            ctx.update(assignment)
+            for k, v in assignment.items():
+                if v is None:
+                    ctx.pop(k, None)
+                else:
+                    ctx[k] = v
             if not all(c.test(ctx) for c in mine_a):
                 continue
             kills = frozenset(i for i, cs in mine_d if cs and not all(c.test(ctx) for c in cs))
@@ -256,20 +287,20 @@ def _solve(
     chosen = _cover(per_group, all_denies)
     if chosen is None:
         return None
-    out: dict[str, tuple[str, ...]] = {}
+    out: Assignment = {}
     for assignment in chosen:
         out.update(assignment)
     return out
 
 
 def _cover(
-    per_group: list[list[tuple[frozenset[int], dict[str, tuple[str, ...]]]]],
+    per_group: list[list[tuple[frozenset[int], Assignment]]],
     need: frozenset[int],
-) -> list[dict[str, tuple[str, ...]]] | None:
+) -> list[Assignment] | None:
     """One option per group whose kills together cover ``need`` (memoised search)."""
     failed: set[tuple[int, frozenset[int]]] = set()
 
-    def search(i: int, covered: frozenset[int]) -> list[dict[str, tuple[str, ...]]] | None:
+    def search(i: int, covered: frozenset[int]) -> list[Assignment] | None:
         if i == len(per_group):
             return [] if need <= covered else None
         if (i, covered) in failed:
@@ -291,7 +322,7 @@ class Prepared:
         self.policy = policy
         self.p = p
         self.key_arn = str(p.key)
-        self.values = _Values(policy)
+        self.values = _Values(policy, self.key_arn)
         self.signatures = action_signatures(policy)
         self.callers = callers(policy, p)
         statements = policy.statements
@@ -346,10 +377,13 @@ def find_allowed(prepared: Prepared, forbidden: Forbidden) -> list[Found]:
                 context: dict[str, object] = dict(given)
                 for key, pin in pins.items():
                     if key not in solution:
-                        first = next((c for c in pin(values.free(key)) if c is not None), None)
+                        options = pin([ABSENT, *values.scalars(key)])
+                        first = next((c for c in options if c is not None), None)
                         if first is not None:
                             solution[key] = _as_context(first)  # type: ignore[assignment]
                 for key, value in solution.items():
+                    if value is None:  # absent
+                        continue
                     single = len(value) == 1 and key not in values.multi
                     context[key] = value[0] if single else list(value)
                 request = Request(caller.principal, action, key_arn, context)  # type: ignore[arg-type]
