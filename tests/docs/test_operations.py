@@ -1,7 +1,8 @@
-"""docs/operations.md, run as written: ``byok emulator start`` in one process, the documented
-session in a shell beside it, every output compared with the document (times, key ids, ports,
-durations and the emulator's credentials aside), every ``--format json`` output validated
-against its schema, then Ctrl-C and a clean stop."""
+"""docs/operations.md, run as written: ``byok emulator start`` in its own process, the
+documented session beside it (``byok`` commands through ``byok.cli.main`` in the test's process,
+one interpreter for all; a command with shell syntax through bash), every output compared with
+the document (times, key ids, ports, durations and the emulator's credentials aside), every
+``--format json`` output validated against its schema, then Ctrl-C and a clean stop."""
 
 from __future__ import annotations
 
@@ -16,9 +17,12 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
+import boto3
 import pytest
 from doc_schemas import assert_valid, schema_for
 from doc_snippets import ROOT, Block, Command, normalise, parse
+
+from byok.cli import main
 
 DOC = ROOT / "docs" / "operations.md"
 BIN = Path(sys.executable).parent
@@ -75,10 +79,12 @@ def emulator(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Emulator]:
             process.communicate()
 
 
-def _run(command: str, emulator: Emulator, sourced: list[str]) -> tuple[int, str]:
-    script = "\n".join([*sourced, command])
+_SHELL = ("|", ">", "<", ";", "&&", "$(")
+
+
+def _run_in_bash(command: str, emulator: Emulator, sourced: list[str]) -> tuple[int, str]:
     done = subprocess.run(
-        ["bash", "-c", script],
+        ["bash", "-c", "\n".join([*sourced, command])],
         cwd=emulator.cwd,
         env=_env(),
         capture_output=True,
@@ -88,20 +94,56 @@ def _run(command: str, emulator: Emulator, sourced: list[str]) -> tuple[int, str
     return done.returncode, done.stdout + done.stderr
 
 
-def test_the_documented_session_prints_what_the_document_shows(emulator: Emulator) -> None:
+def _run_byok(
+    command: str, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> tuple[int, str]:
+    """``byok ...`` in this process (``byok.cli.main``, as the ``byok`` script calls it), with
+    the shell's variables expanded: one interpreter for the whole session."""
+    argv = shlex.split(os.path.expandvars(command.replace("\\\n", " ")))
+    assert argv[0] == "byok", command
+    monkeypatch.setattr(sys, "argv", argv)
+    try:
+        code = main(argv[1:])
+    except SystemExit as exit_:  # argparse: usage errors and --help
+        code = int(exit_.code or 0)
+    out, err = capsys.readouterr()
+    return code, out + err
+
+
+def _source(env_file: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """``. ./byok-emulator.env``: its ``export NAME=VALUE`` lines, into this process."""
+    for line in env_file.read_text().splitlines():
+        name, _, value = line.removeprefix("export ").partition("=")
+        monkeypatch.setenv(name, shlex.split(value)[0] if value else "")
+
+
+def test_the_documented_session_prints_what_the_document_shows(
+    emulator: Emulator, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    for name in [n for n in os.environ if n.startswith(("AWS_", "BYOK_"))] + [
+        "ENVIRONMENTS_TABLE", "AUDIT_TABLE", "PLATFORM_ROLE_ARN", "HEALTH_EVENT_BUS",
+    ]:  # fmt: skip
+        monkeypatch.delenv(name, raising=False)
+    monkeypatch.chdir(emulator.cwd)
+    monkeypatch.setattr(boto3, "DEFAULT_SESSION", None)
     sourced: list[str] = []
     commands = [c for block in _blocks("emulator") for c in block.commands()]
     assert len(commands) >= 10, "the session lost its commands"
     seen = set()
     for command in commands:
-        code, out = _run(command.text, emulator, sourced)
+        if command.text.startswith(". "):
+            _source(emulator.cwd / command.text.split()[1], monkeypatch)
+            sourced.append(command.text)
+            code, out = 0, ""
+        elif any(token in command.text for token in _SHELL):
+            code, out = _run_in_bash(command.text, emulator, sourced)
+        else:
+            code, out = _run_byok(command.text, capsys, monkeypatch)
         where = f"docs/operations.md:{command.line}: $ {command.text}"
         assert code == command.exit_code, (
             f"{where}\nexit {code}, documented {command.exit_code}\n{out}"
         )
         assert normalise(out) == normalise(command.output), where
-        if command.text.startswith((". ", "export ")):
-            sourced.append(command.text)
         if "--format json" in command.text:
             subcommand = " ".join(shlex.split(command.text)[1:3])
             assert_valid(json.loads(out), schema_for(subcommand), where)
