@@ -160,3 +160,18 @@ def test_the_cluster_key_mismatch_fix_is_a_command_the_cli_takes() -> None:
     assert command[:3] == ["byok", "env", "update"]
     args = build_parser(command[1:]).parse_args(command[1:])
     assert (args.environment_id, args.aurora_key_arn) == ("acme-prod", NEW_KEY)
+
+
+def test_an_update_whose_validation_cannot_complete_exits_1_and_stays(
+    store: Store, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import sys
+
+    run(capsys, *register_args(), "--no-validate")
+    monkeypatch.setitem(sys.modules, "byok.service", None)  # the validation cannot run
+    code, _, err = run(
+        capsys, "env", "update", "acme-prod", "--bucket", "acme-b",
+        "--platform-role-arn", "arn:aws:iam::999988887777:role/byok-platform", *TABLES,
+    )  # fmt: skip
+    assert code == 1 and "validation not completed" in err
+    assert store.get_environment("acme-prod").bucket == "acme-b"  # the update stays

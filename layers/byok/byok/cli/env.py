@@ -244,6 +244,8 @@ def cmd_update(args: argparse.Namespace) -> int:
             print(f"updated {name:<15} {old} -> {to}")
         if result["validation"] is not None:
             _print_flag_text(result["validation"]["health"])
+    if "validation_error" in result:
+        return 1  # updated, but no verdict on the new values (as register)
     return _exit_for(result["validation"])
 
 
