@@ -12,13 +12,14 @@ SAM := $(TOOLS)/sam/bin/sam
 export SAM_CLI_TELEMETRY := 0
 export AWS_DEFAULT_REGION ?= us-east-1
 
-.PHONY: help venv test check lint format demo bench soak clean tools-sam tools-peers lock
+.PHONY: help venv test check lint format demo bench soak crosscheck clean tools-sam tools-peers tools-iam-simulate lock
 
 help:
 	@echo "make demo   - run the end-to-end demo on the embedded AWS emulator"
 	@echo "make test   - lint, template checks and the whole test suite"
 	@echo "make bench  - benchmarks (bench/), results in docs/benchmarks.md"
 	@echo "make soak   - long property and fuzz runs (tests marked 'property')"
+	@echo "make crosscheck - byok's evaluator against @cloud-copilot/iam-simulate (docs/policy-crosscheck.md)"
 	@echo "make lock   - bump the locks in requirements/ (LOCK_ARGS='--upgrade-package boto3' for one)"
 
 # Install a lock into an environment: hashes required, nothing resolved at install time.
@@ -97,3 +98,16 @@ bench: venv tools-peers
 
 clean:
 	rm -rf .aws-sam build dist *.egg-info
+
+# The second IAM simulator (npm, its own environment pinned by tools/iam-simulate/package-lock.json).
+IAM_SIMULATE := tools/iam-simulate/node_modules/@cloud-copilot/iam-simulate/package.json
+
+$(IAM_SIMULATE): tools/iam-simulate/package.json tools/iam-simulate/package-lock.json
+	cd tools/iam-simulate && npm ci --no-audit --no-fund
+	@touch $(IAM_SIMULATE)
+
+tools-iam-simulate: $(IAM_SIMULATE)
+
+# Not part of `make test`: generated and corpus policies through both simulators.
+crosscheck: venv tools-iam-simulate
+	$(BIN)/python bench/crosscheck.py

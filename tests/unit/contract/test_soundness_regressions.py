@@ -96,3 +96,20 @@ def test_cli_check_exits_1_with_a_verdict_and_no_traceback(ids, tmp_path: Path, 
     assert report["verdict"] == "fail"
     statuses = {c["id"]: c["status"] for c in report["checks"]}
     assert statuses["no-public-access"] == "fail"
+
+
+def test_null_flags_on_a_who_key_are_not_principal_names(ids) -> None:
+    """Found by the oracle soak: ``Null aws:PrincipalServiceName false`` made "false" a
+    service-principal candidate; a Null clause's values are flags, never names."""
+    policy = render_policy("s3", ids.key, ids.role, full=True)
+    policy["Statement"].append(
+        {
+            "Effect": "Deny",
+            "Principal": {"Service": "s3.amazonaws.com"},
+            "Action": "kms:CreateGrant",
+            "Resource": "*",
+            "Condition": {"Null": {"aws:PrincipalServiceName": "false"}},
+        }
+    )
+    report = check_policy(policy, "s3", ids.key, ids.role)
+    assert report.verdict == "pass", report.to_text()

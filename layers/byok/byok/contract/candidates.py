@@ -370,7 +370,7 @@ def _who_values(policy: Policy, keys: frozenset[str]) -> list[str]:
     out: list[str] = []
     for statement in policy.statements:
         for clause in statement.conditions:
-            if clause.key_lower in keys:
+            if clause.key_lower in keys and clause.base != "Null":  # Null's values are flags
                 out += [v for v in clause.values if "${" not in v]
     return out
 
