@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Lint every CloudFormation / SAM template and build the SAM app (called by `make check`).
-#   cfn-lint on customer/*.yaml and template.yaml, `sam validate --lint`, `sam build`.
+#   cfn-lint on customer/*.yaml, platform/*.yaml and template.yaml, `sam validate --lint`, `sam build`.
 # `sam build` (no container) needs the functions' runtime on PATH: python3.13 (template.yaml
 # Globals). It is looked up as `python3.13`, then through pyenv; if neither has it, the script
 # fails and says how to get it.
@@ -10,7 +10,7 @@ SAM=.venv-tools/sam/bin/sam
 RUNTIME=3.13
 export SAM_CLI_TELEMETRY=0
 
-templates=(customer/*.yaml)
+templates=(customer/*.yaml platform/*.yaml)
 [ -f template.yaml ] && templates+=(template.yaml)
 for t in "${templates[@]}"; do
   [ -f "$t" ] || continue

@@ -15,6 +15,9 @@ that, in-process under ``mock_aws`` and in ``ThreadedMotoServer`` alike:
 - ``rds_kms``: StartDBCluster recovers an ``inaccessible-encryption-credentials-recoverable``
   cluster once its key is Enabled again.
 - ``faults``: throttling and server errors on demand.
+- ``iam_resources``: when moto's own IAM authoriser is on (``authoriser.enable``), it checks
+  DynamoDB, EventBridge, KMS, RDS and SNS requests against their resource ARNs, and trust
+  policies by role / user / account as AWS does.
 
 Usage::
 
@@ -45,7 +48,7 @@ import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
 
-from . import faults, kms_cross_account, kms_states, rds_kms, s3_kms
+from . import faults, iam_resources, kms_cross_account, kms_states, rds_kms, s3_kms
 from ._patching import PatchSet
 from .config import KeyPolicyMode, settings
 from .kms_states import set_imported_key_material, set_key_state
@@ -68,6 +71,7 @@ _PATCHES = PatchSet(
         *s3_kms.PATCHES,
         *rds_kms.PATCHES,
         *faults.PATCHES,
+        *iam_resources.PATCHES,
     ]
 )
 _lock = threading.Lock()

@@ -9,26 +9,83 @@ from __future__ import annotations
 
 import json
 import uuid
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
+PLATFORM_TEMPLATE = Path(__file__).resolve().parents[2] / "platform" / "platform-role.yaml"
 
-def create_platform_role(session: Any, role_name: str, platform_account: str) -> str:
-    """The role customers' key policies name; principals of the platform account may assume it."""
-    trust = {
-        "Version": "2012-10-17",
-        "Statement": [
-            {
-                "Effect": "Allow",
-                "Principal": {"AWS": f"arn:aws:iam::{platform_account}:root"},
-                "Action": "sts:AssumeRole",
-            }
-        ],
-    }
-    role = session.client("iam").create_role(
-        RoleName=role_name, AssumeRolePolicyDocument=json.dumps(trust)
+
+def platform_role_documents(
+    role_name: str,
+    platform_account: str,
+    customer_accounts: Sequence[str],
+    *,
+    region: str = "eu-west-1",
+    parameters: Mapping[str, str] | None = None,
+) -> tuple[dict[str, Any], dict[str, dict[str, Any]]]:
+    """(trust policy, {policy name: identity policy}) of ``platform/platform-role.yaml`` as
+    CloudFormation would deploy it for these values (intrinsics resolved)."""
+    from . import sam_template
+
+    template = sam_template.load(PLATFORM_TEMPLATE)
+    resolver = sam_template.Resolver(
+        template,
+        {
+            "RoleName": role_name,
+            "CustomerAccountIds": ",".join(customer_accounts),
+            **(parameters or {}),
+        },
+        region=region,
+        account=platform_account,
     )
+    props = resolver.resolve(template["Resources"]["PlatformRole"]["Properties"])
+    policies = {p["PolicyName"]: p["PolicyDocument"] for p in props.get("Policies", [])}
+    return props["AssumeRolePolicyDocument"], policies
+
+
+def create_platform_role(
+    session: Any,
+    role_name: str,
+    platform_account: str,
+    customer_accounts: Sequence[str],
+    *,
+    parameters: Mapping[str, str] | None = None,
+    omit_actions: Sequence[str] = (),
+) -> str:
+    """The role customers' key policies name, deployed from ``platform/platform-role.yaml``
+    (trust: the byok-guard probe roles; identity policy: the BYOK contract's side of the
+    platform). ``omit_actions`` drops actions from its identity policy (a broken deployment)."""
+    trust, policies = platform_role_documents(
+        role_name,
+        platform_account,
+        customer_accounts,
+        region=session.region_name or "eu-west-1",
+        parameters=parameters,
+    )
+    iam = session.client("iam")
+    role = iam.create_role(RoleName=role_name, AssumeRolePolicyDocument=json.dumps(trust))
+    for name, document in policies.items():
+        document = _without_actions(document, set(omit_actions))
+        iam.put_role_policy(
+            RoleName=role_name, PolicyName=name, PolicyDocument=json.dumps(document)
+        )
     return str(role["Role"]["Arn"])
+
+
+def _without_actions(document: Mapping[str, Any], omit: set[str]) -> dict[str, Any]:
+    if not omit:
+        return dict(document)
+    statements = []
+    for statement in document["Statement"]:
+        actions = (
+            statement["Action"] if isinstance(statement["Action"], list) else [statement["Action"]]
+        )
+        kept = [a for a in actions if a not in omit]
+        if kept:
+            statements.append({**statement, "Action": kept})
+    return {**document, "Statement": statements}
 
 
 def create_encrypted_bucket(session: Any, bucket: str, region: str, s3_key_arn: str) -> None:

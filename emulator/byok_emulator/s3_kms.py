@@ -45,6 +45,7 @@ from moto.utilities.utils import get_partition
 
 from ._patching import Patch
 from .authz import authorize
+from .iam_resources import identity_denial
 from .kms_states import state_error
 from .principals import Caller, resolve_caller
 from .wire import s3_error
@@ -120,17 +121,22 @@ def _arn(backend: KmsBackend, region: str, account: str, ref: str) -> str:
 
 
 def _authorize_and_check(
-    target: KmsTarget, caller: Caller, action: str, region: str, object_arn: str
+    target: KmsTarget, response: S3Response, action: str, region: str, object_arn: str
 ) -> None:
     denial = authorize(
         target.key,
-        caller,
+        _caller(response),
         action,
         via_service=f"s3.{region}.amazonaws.com",
         extra_context={"kms:EncryptionContext:aws:s3:arn": object_arn},
     )
     if denial is not None:
         raise S3KmsError(403, "AccessDenied", denial.message)
+    # the requester's identity policies must allow the KMS action too (moto's authoriser decides;
+    # only while it is on: S3's call to KMS never passes through moto's own check)
+    identity = identity_denial(response, action, target.key.arn)
+    if identity is not None:
+        raise S3KmsError(403, "AccessDenied", identity)
     error = state_error(target.key)
     if error is not None:
         raise _from_kms(error)
@@ -166,9 +172,7 @@ def _generate_data_key(
     """S3's GenerateDataKey for a new object (raises ``S3KmsError``)."""
     object_arn = _object_arn(bucket, key_name)
     target = resolve_key(key_ref, default_account=resolve_in, region=bucket.region_name)
-    _authorize_and_check(
-        target, _caller(response), "kms:GenerateDataKey", bucket.region_name, object_arn
-    )
+    _authorize_and_check(target, response, "kms:GenerateDataKey", bucket.region_name, object_arn)
     try:
         _, blob, _ = target.backend.generate_data_key(
             key_id=target.key.id,
@@ -187,7 +191,7 @@ def _decrypt(response: S3Response, bucket: FakeBucket, stored: FakeKey) -> None:
     target = resolve_key(
         stored.kms_key_id, default_account=bucket.account_id, region=bucket.region_name
     )
-    _authorize_and_check(target, _caller(response), "kms:Decrypt", bucket.region_name, object_arn)
+    _authorize_and_check(target, response, "kms:Decrypt", bucket.region_name, object_arn)
     blob = getattr(stored, "byok_data_key", None)
     if blob is None:  # stored before install(): state and policy checked, nothing to decrypt
         return
@@ -336,7 +340,7 @@ def _upload_part(original: Callable[[S3Response], Response]) -> Callable[[S3Resp
         try:
             region = bucket.region_name
             target = resolve_key(key_arn, default_account=bucket.account_id, region=region)
-            _authorize_and_check(target, _caller(self), "kms:Decrypt", region, object_arn)
+            _authorize_and_check(target, self, "kms:Decrypt", region, object_arn)
         except S3KmsError as refusal:
             return refusal.response
         return original(self)

@@ -260,3 +260,49 @@ def functions(template: Mapping[str, Any]) -> dict[str, FunctionSpec]:
         if res.get("Type") == "AWS::Serverless::Function"
     ]
     return {spec.code_dir.name: spec for spec in specs}
+
+
+@dataclass(frozen=True)
+class RoleSpec:
+    """One IAM role of a (transformed) template as CloudFormation would create it."""
+
+    logical_id: str
+    path: str
+    trust: Mapping[str, Any]
+    policies: Mapping[str, Mapping[str, Any]]  # inline policy name -> document
+
+
+def role_spec(template: Mapping[str, Any], logical_id: str, resolver: Resolver) -> RoleSpec:
+    """The role ``logical_id`` with every intrinsic resolved (raises ``KeyError`` on unknowns)."""
+    resource = template["Resources"][logical_id]
+    if resource.get("Type") != "AWS::IAM::Role":
+        raise KeyError(f"Resources.{logical_id}: not an AWS::IAM::Role")
+    props = resolver.resolve(resource["Properties"])
+    if props.get("ManagedPolicyArns") or props.get("PermissionsBoundary"):
+        raise KeyError(f"{logical_id}: managed policies / boundaries are not modelled here")
+    return RoleSpec(
+        logical_id=logical_id,
+        path=str(props.get("Path", "/")),
+        trust=props["AssumeRolePolicyDocument"],
+        policies={p["PolicyName"]: p["PolicyDocument"] for p in props.get("Policies", [])},
+    )
+
+
+def function_roles(template: Mapping[str, Any], resolver: Resolver) -> dict[str, RoleSpec]:
+    """Each function's role by the folder name of its code (``key_events``...), from the
+    SAM-transformed template (``transformed()``: functions are ``AWS::Lambda::Function``)."""
+    out: dict[str, RoleSpec] = {}
+    for name, res in template["Resources"].items():
+        if res.get("Type") != "AWS::Lambda::Function":
+            continue
+        role = res["Properties"]["Role"]
+        if not (isinstance(role, Mapping) and "Fn::GetAtt" in role):
+            raise KeyError(f"{name}: its Role is not a role of this template")
+        logical = (
+            role["Fn::GetAtt"][0]
+            if isinstance(role["Fn::GetAtt"], list)
+            else role["Fn::GetAtt"].split(".")[0]
+        )
+        folder = str(res["Properties"]["Code"]["S3Key"]).rstrip("/").rsplit("/", 1)[-1]
+        out[folder] = role_spec(template, logical, resolver)
+    return out

@@ -18,6 +18,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 from harness_world import HarnessWorld
 
 import byok_emulator.server
+from byok_emulator import authoriser
 
 
 @pytest.fixture(scope="module")
@@ -33,7 +34,11 @@ def emulator() -> Iterator[byok_emulator.server.EmulatorServer]:
 @pytest.fixture
 def harness(
     emulator: byok_emulator.server.EmulatorServer, monkeypatch: pytest.MonkeyPatch
-) -> HarnessWorld:
+) -> Iterator[HarnessWorld]:
+    """A fresh world, then moto's own IAM authoriser on (``POST /moto-api/reset-auth``) until
+    the test ends: the functions' calls are decided by their roles' policies."""
     emulator.reset()
     monkeypatch.setenv("AWS_ENDPOINT_URL", emulator.endpoint_url)
-    return HarnessWorld.build(emulator.endpoint_url)
+    world = HarnessWorld.build(emulator.endpoint_url)
+    with authoriser.enabled(emulator.endpoint_url):
+        yield world

@@ -5,7 +5,10 @@ The functions run in another process (the RIE), so the world lives on a moto ser
 KMS) on 127.0.0.1, reached through ``AWS_ENDPOINT_URL``. It is the world of the scenario tests
 (``tests/support/byok_world.py``), plus a rule on the default bus that copies ``byok.guard`` events
 to a queue (the template's functions publish to the default bus), and the customer notification
-topic (``NotificationTopic``) with a queue subscribed to it: the customer's inbox.
+topic (``NotificationTopic``) with a queue subscribed to it: the customer's inbox. Each function
+runs with the credentials of its own role, created from the SAM-transformed template as deployed
+(``byok_world.create_function_roles``), and moto's own IAM authoriser decides every call
+(``conftest.harness``): a call the template does not allow fails the test.
 
 The samples in ``events/`` name fixed ids (README there); ``sample_event`` rewrites them to the
 ids this world created (key ids are random in moto), so each file goes in as written otherwise.
@@ -35,7 +38,7 @@ SAMPLE_CLUSTER = "byok-demo-aurora"
 SAMPLE_BUCKET = "byok-acme-prod-data"
 SAMPLE_ENV = "acme-prod"
 HEALTH_CAPTURE_QUEUE = "byok-default-bus-capture"
-NOTIFICATION_TOPIC = "byok-notifications"
+NOTIFICATION_TOPIC = bw.NOTIFICATION_TOPIC
 INBOX_QUEUE = "byok-customer-inbox"
 
 
@@ -55,7 +58,7 @@ class HarnessWorld:
     @classmethod
     def build(cls, endpoint_url: str) -> HarnessWorld:
         """Build on the server behind ``AWS_ENDPOINT_URL`` (the caller sets it)."""
-        world = bw.build_world()
+        world = bw.build_world(function_roles=True)
         sqs = world.platform.client("sqs")
         url = sqs.create_queue(QueueName=HEALTH_CAPTURE_QUEUE)["QueueUrl"]
         arn = sqs.get_queue_attributes(QueueUrl=url, AttributeNames=["QueueArn"])["Attributes"][
@@ -72,23 +75,12 @@ class HarnessWorld:
 
     # --- what the template's functions see -------------------------------------------------
     def resolver(self, template: Mapping[str, Any]) -> sam_template.Resolver:
-        return sam_template.Resolver(
-            template,
-            {"PlatformRoleArn": bw.ROLE_ARN, "CustomerAccountIds": bw.CUSTOMER},
-            refs={
-                "EnvironmentsTable": bw.ENVIRONMENTS_TABLE,
-                "AuditTable": bw.AUDIT_TABLE,
-                "IdempotencyTable": bw.IDEMPOTENCY_TABLE,
-                "ValidateQueue": self.world.validate_queue_url,
-                "NotificationTopic": self.notification_topic_arn,
-            },
-            region=bw.REGION,
-            account=bw.PLATFORM,
-        )
+        return bw.template_resolver(template, self.world.validate_queue_url)
 
-    def credentials(self) -> dict[str, str]:
-        """The platform account's credentials (the function role's, in Lambda)."""
-        creds = self.world.platform.get_credentials().get_frozen_credentials()
+    def credentials(self, function: str) -> dict[str, str]:
+        """Credentials of ``function``'s own role (template.yaml as deployed in this world)."""
+        session = self.world.function_session(function)
+        creds = session.get_credentials().get_frozen_credentials()
         return {
             "AWS_ACCESS_KEY_ID": creds.access_key,
             "AWS_SECRET_ACCESS_KEY": creds.secret_key,

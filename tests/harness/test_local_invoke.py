@@ -34,7 +34,7 @@ def _local(harness: HarnessWorld, function: str, **extra: str) -> LocalFunction:
         spec,
         harness.resolver(TEMPLATE),
         endpoint_url=harness.endpoint_url,
-        credentials=harness.credentials(),
+        credentials=harness.credentials(function),
         region="eu-west-1",
         extra=extra,
     )
@@ -177,3 +177,24 @@ def test_sweep_then_validate_under_kms_throttling_leaves_the_flag(harness: Harne
         assert second.payload == {"batchItemFailures": []}, validate.logs()[-3000:]
     assert harness.flag() == {"status": "HEALTHY", "reasons": []}
     assert harness.published() == []
+
+
+@pytest.mark.slow
+def test_validate_role_without_update_item_fails_under_motos_authoriser(
+    harness: HarnessWorld,
+) -> None:
+    """moto's IAM authoriser, not byok's evaluator, decides the functions' calls: with
+    ``dynamodb:UpdateItem`` taken out of the validate role (the outbox marks a published change
+    with it), every record of the batch (each finds the change still pending) fails with moto's
+    AccessDenied, so the whole batch is retried; the same sample passes with the role as written
+    (``test_sample_through_local_invoke[validate/sqs_batch]``)."""
+    harness.world.drop_actions("validate", {"dynamodb:UpdateItem"})
+    event = harness.sample_event(EVENTS / "validate" / "sqs_batch.json")
+    harness.apply([{"disable_key": "s3"}], event)
+    with _local(harness, "validate") as fn:
+        result = fn.invoke(event)
+        logs = fn.logs()
+    assert result.error is not None, result.payload
+    assert result.error["errorMessage"].startswith("All records failed processing")
+    assert "AccessDeniedException" in logs
+    assert "is not authorized to perform: dynamodb:UpdateItem on resource: " in logs

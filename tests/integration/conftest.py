@@ -13,6 +13,7 @@ from byok_world import World, build_world
 from moto import mock_aws
 
 import byok_emulator
+from byok_emulator import authoriser
 
 
 @pytest.fixture
@@ -21,4 +22,8 @@ def world(monkeypatch: pytest.MonkeyPatch) -> Iterator[World]:
     # retry bound is tested in tests/unit/validation/test_aws_errors.py)
     monkeypatch.setenv("AWS_MAX_ATTEMPTS", "1")
     with mock_aws(), byok_emulator.behaviour():
-        yield build_world()
+        built = build_world(function_roles=True)
+        # moto's own IAM authoriser decides every call from here on: the service runs with the
+        # roles of template.yaml as deployed, setup and observations as each account's admin
+        with authoriser.enabled():
+            yield built

@@ -11,7 +11,7 @@ import json
 from datetime import UTC, datetime, timedelta
 
 import pytest
-from byok_world import ROLE_ARN, cloudtrail_event, rds_cluster_event
+from byok_world import HEALTH_BUS, ROLE_ARN, cloudtrail_event, rds_cluster_event
 
 from byok.contract import render_policy
 from byok.errors import ConflictError
@@ -39,7 +39,7 @@ def deliver(world, deps, event):
 def sweep(world, deps):
     """run_sweep, then process every queued validate message as the validate function would."""
     world.clock.advance(seconds=5)
-    sent = run_sweep(deps)
+    sent = run_sweep(world.deps("sweep", clock=deps.clock, settings=deps.settings))
     sqs = deps.sqs
     outcomes = []
     while True:
@@ -348,7 +348,7 @@ def test_key_registered_twice_is_refused(world):
 
 
 def test_sweep_enqueues_one_message_per_environment(world):
-    deps = world.deps()
+    deps = world.deps("sweep")
     kms = world.customer_kms
     second = Environment.create(
         environment_id="globex",
@@ -361,7 +361,9 @@ def test_sweep_enqueues_one_message_per_environment(world):
     )
     world.store.register(second)
     assert run_sweep(deps) == 2
-    got = deps.sqs.receive_message(QueueUrl=world.validate_queue_url, MaxNumberOfMessages=10)
+    got = world.deps("validate").sqs.receive_message(
+        QueueUrl=world.validate_queue_url, MaxNumberOfMessages=10
+    )
     bodies = sorted((json.loads(m["Body"]) for m in got["Messages"]), key=str)
     assert {b["environment_id"] for b in bodies} == {"acme", "globex"}
     assert all(b["trigger"]["kind"] == "schedule" for b in bodies)
@@ -381,7 +383,7 @@ def test_health_change_is_published_despite_a_throttled_put_events(world):
 
     deps = world.deps(
         publisher=EventPublisher(
-            world.platform.client("events"), "byok-health", sleep=lambda s: None
+            world.function_session("validate").client("events"), HEALTH_BUS, sleep=lambda s: None
         )
     )
     with faults.throttle(service="events", operations={"PutEvents"}, times=2):
@@ -395,7 +397,7 @@ def test_health_change_publish_failure_is_transient(world):
 
     deps = world.deps(
         publisher=EventPublisher(
-            world.platform.client("events"), "byok-health", sleep=lambda s: None
+            world.function_session("validate").client("events"), HEALTH_BUS, sleep=lambda s: None
         )
     )
     with faults.throttle(service="events", operations={"PutEvents"}), pytest.raises(TransientError):

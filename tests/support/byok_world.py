@@ -42,30 +42,137 @@ ENV_ID = "acme"
 ENVIRONMENTS_TABLE = "byok-environments"
 AUDIT_TABLE = "byok-audit"
 IDEMPOTENCY_TABLE = "byok-idempotency"
-HEALTH_BUS = "byok-health"
+#: template.yaml publishes health changes to the default bus (HEALTH_EVENT_BUS=default)
+HEALTH_BUS = "default"
 VALIDATE_QUEUE = "byok-validate"
 CAPTURE_QUEUE = "byok-health-capture"
+NOTIFICATION_TOPIC = "byok-notifications"
+STACK = "byok-guard"
+#: template.yaml's parameters for this world (clusters are named acme-...)
+TEMPLATE_PARAMETERS = {
+    "PlatformRoleArn": ROLE_ARN,
+    "CustomerAccountIds": CUSTOMER,
+    "ClusterNamePrefix": "acme-",
+}
+#: platform/platform-role.yaml's parameters for this world
+PLATFORM_PARAMETERS = {"ByokStackName": STACK, "ClusterNamePrefix": "acme-"}
+ADMIN_POLICY = {
+    "Version": "2012-10-17",
+    "Statement": [{"Effect": "Allow", "Action": "*", "Resource": "*"}],
+}
 
 
 _BASE: list[boto3.session.Session] = []
 
 
 def admin_session(account: str, region: str = REGION) -> boto3.session.Session:
-    """A session acting in ``account`` (moto: assume-role into any account works).
+    """A session acting in ``account`` as its role ``admin``, which may do anything there.
 
-    Sessions derive from one process-wide base session so botocore parses its models once.
+    The role is created (with an allow-everything policy) on first use, so that setup calls pass
+    moto's IAM authoriser when a test turns it on (``byok_emulator.authoriser``); create sessions
+    before that. Sessions derive from one process-wide base session so botocore parses its
+    models once.
     """
     from byok.aws.sessions import assumed_session
 
     if not _BASE:
         _BASE.append(boto3.session.Session(region_name=region))
-    return assumed_session(
+    session = assumed_session(
         _BASE[0],
         _BASE[0].client("sts", region_name=region),
         role_arn=f"arn:aws:iam::{account}:role/admin",
         session_name="byok-test-admin",
         region=region,
     )
+    iam = session.client("iam")
+    try:
+        iam.create_role(
+            RoleName="admin",
+            AssumeRolePolicyDocument=json.dumps(
+                {
+                    "Version": "2012-10-17",
+                    "Statement": [
+                        {
+                            "Effect": "Allow",
+                            "Principal": {"AWS": f"arn:aws:iam::{account}:root"},
+                            "Action": "sts:AssumeRole",
+                        }
+                    ],
+                }
+            ),
+        )
+        iam.put_role_policy(
+            RoleName="admin", PolicyName="admin", PolicyDocument=json.dumps(ADMIN_POLICY)
+        )
+    except iam.exceptions.EntityAlreadyExistsException:
+        pass
+    return session
+
+
+def template_resolver(
+    template: Any, validate_queue_url: str, *, parameters: dict[str, str] | None = None
+) -> Any:
+    """Evaluates template.yaml's intrinsics with this world's physical ids (tables, queues,
+    topic; log groups and queues the world has no use for get ARNs of their would-be names)."""
+    from byok_emulator import sam_template
+
+    def arn(service: str, resource: str) -> str:
+        return f"arn:aws:{service}:{REGION}:{PLATFORM}:{resource}"
+
+    tables = {
+        "EnvironmentsTable": ENVIRONMENTS_TABLE,
+        "AuditTable": AUDIT_TABLE,
+        "IdempotencyTable": IDEMPOTENCY_TABLE,
+    }
+    attrs: dict[tuple[str, str], str] = {
+        (logical, "Arn"): arn("dynamodb", f"table/{name}") for logical, name in tables.items()
+    }
+    for queue in ("ValidateDeadLetterQueue", "FunctionFailureQueue", "EventsDeadLetterQueue"):
+        attrs[(queue, "Arn")] = arn("sqs", queue)
+    attrs[("ValidateQueue", "Arn")] = arn("sqs", VALIDATE_QUEUE)
+    for function in ("KeyEvents", "Sweep", "Validate", "Remediate"):
+        attrs[(f"{function}LogGroup", "Arn")] = arn("logs", f"log-group:/byok/{function}:*")
+    return sam_template.Resolver(
+        template,
+        {**TEMPLATE_PARAMETERS, **(parameters or {})},
+        refs={
+            **tables,
+            "ValidateQueue": validate_queue_url,
+            "NotificationTopic": arn("sns", NOTIFICATION_TOPIC),
+        },
+        attrs=attrs,
+        region=REGION,
+        account=PLATFORM,
+        stack_name=STACK,
+    )
+
+
+def create_function_roles(platform: boto3.session.Session, validate_queue_url: str) -> dict:
+    """Each function's role of the SAM-transformed template.yaml, as deployed into this world
+    (intrinsics resolved to its resources), and a session with its credentials (what Lambda
+    gives the function). Call before the authoriser goes on: Lambda, not a principal of the
+    account, assumes these roles."""
+    from byok.aws.sessions import assumed_session
+    from byok_emulator import sam_template
+
+    template = sam_template.transformed(TEMPLATE_PARAMETERS)
+    roles = sam_template.function_roles(template, template_resolver(template, validate_queue_url))
+    iam, sts = platform.client("iam"), platform.client("sts")
+    sessions = {}
+    for function, spec in roles.items():
+        arn = iam.create_role(
+            RoleName=spec.logical_id,
+            Path=spec.path,
+            AssumeRolePolicyDocument=json.dumps(spec.trust),
+        )["Role"]["Arn"]
+        for name, document in spec.policies.items():
+            iam.put_role_policy(
+                RoleName=spec.logical_id, PolicyName=name, PolicyDocument=json.dumps(document)
+            )
+        sessions[function] = assumed_session(
+            platform, sts, role_arn=arn, session_name=f"lambda-{function}", region=REGION
+        )
+    return sessions
 
 
 @dataclass
@@ -93,6 +200,8 @@ class World:
     validate_queue_url: str
     capture_queue_url: str
     clock: Clock = field(default_factory=Clock)
+    #: function folder -> session with that function's role (``build_world(function_roles=True)``)
+    function_sessions: dict[str, boto3.session.Session] = field(default_factory=dict)
 
     @property
     def customer_kms(self) -> Any:
@@ -111,25 +220,49 @@ class World:
             "UNKNOWN_AFTER_MINUTES": "15",
         }
 
-    def deps(self, **over: Any) -> Any:
-        """``byok.service.Deps`` acting as the platform's Lambda role in this world."""
+    def function_session(self, function: str) -> boto3.session.Session:
+        """The session of ``function``'s role, or the platform admin's in a world without roles."""
+        if not self.function_sessions:
+            return self.platform
+        return self.function_sessions[function]
+
+    def drop_actions(self, function: str, actions: set[str]) -> None:
+        """Remove ``actions`` from ``function``'s role policies (a broken deployment)."""
+        from byok_emulator import sam_template
+
+        iam = self.platform.client("iam")
+        role = _role_name(sam_template.functions(sam_template.load())[function].logical_id)
+        for name in iam.list_role_policies(RoleName=role)["PolicyNames"]:
+            document = iam.get_role_policy(RoleName=role, PolicyName=name)["PolicyDocument"]
+            document = json.loads(document) if isinstance(document, str) else document
+            for statement in document["Statement"]:
+                listed = statement["Action"]
+                listed = listed if isinstance(listed, list) else [listed]
+                statement["Action"] = [a for a in listed if a not in actions] or ["none:None"]
+            iam.put_role_policy(RoleName=role, PolicyName=name, PolicyDocument=json.dumps(document))
+
+    def deps(self, function: str = "validate", **over: Any) -> Any:
+        """``byok.service.Deps`` acting as ``function``'s Lambda role in this world."""
         from byok.aws.publisher import EventPublisher
         from byok.health import HealthSettings
         from byok.service import Deps, ServiceSettings
+        from byok.store import Store
 
+        session = self.function_session(function)
         settings = ServiceSettings(
             platform_role_arn=ROLE_ARN,
             health_event_bus=HEALTH_BUS,
             validate_queue_url=self.validate_queue_url,
             health=over.pop("health", HealthSettings()),
         )
+        store = Store(ENVIRONMENTS_TABLE, AUDIT_TABLE, client=session.client("dynamodb"))
         values: dict[str, Any] = {
-            "store": self.store,
-            "session_factory": lambda: self.platform,
+            "store": store,
+            "session_factory": lambda: session,
             "settings": settings,
             "clock": self.clock,
-            "publisher": EventPublisher(self.platform.client("events"), HEALTH_BUS),
-            "sqs": self.platform.client("sqs"),
+            "publisher": EventPublisher(session.client("events"), HEALTH_BUS),
+            "sqs": session.client("sqs"),
         }
         values.update(over)
         return Deps(**values)
@@ -162,8 +295,15 @@ def _create_key(kms: Any, description: str) -> str:
     )["KeyMetadata"]["Arn"]
 
 
-def build_world(*, register: bool = True) -> World:
-    """Create both accounts' resources (call inside ``mock_aws`` with the emulator installed)."""
+def _role_name(logical_id: str) -> str:
+    return logical_id.replace("Function", "Role")
+
+
+def build_world(*, register: bool = True, function_roles: bool = False) -> World:
+    """Create both accounts' resources (call inside ``mock_aws`` with the emulator installed).
+
+    ``function_roles``: also create template.yaml's function roles (``World.deps(function)``
+    then acts as that function's role; needs the SAM transform, ``make tools-sam``)."""
     from byok.contract import render_policy
     from byok.models import Environment, Purpose
     from byok.store import Store, create_tables
@@ -179,7 +319,9 @@ def build_world(*, register: bool = True) -> World:
         kms.put_key_policy(KeyId=arn, PolicyName="default", Policy=json.dumps(policy))
         kms.enable_key_rotation(KeyId=arn)
 
-    create_platform_role(platform, ROLE_NAME, PLATFORM)
+    create_platform_role(  # in-house environments (keys of the platform account) too
+        platform, ROLE_NAME, PLATFORM, [CUSTOMER, PLATFORM], parameters=PLATFORM_PARAMETERS
+    )
     create_encrypted_bucket(platform, BUCKET, REGION, s3_key)
     create_encrypted_cluster(platform, CLUSTER, aurora_key)
 
@@ -193,7 +335,6 @@ def build_world(*, register: bool = True) -> World:
         "Attributes"
     ]["QueueArn"]
     events = platform.client("events")
-    events.create_event_bus(Name=HEALTH_BUS)
     events.put_rule(
         Name="capture-health",
         EventBusName=HEALTH_BUS,
@@ -216,7 +357,10 @@ def build_world(*, register: bool = True) -> World:
     )
     if register:
         store.register(env)
-    return World(customer, platform, env, store, validate_url, capture_url)
+    sessions = create_function_roles(platform, validate_url) if function_roles else {}
+    return World(
+        customer, platform, env, store, validate_url, capture_url, function_sessions=sessions
+    )
 
 
 # ---- events in the real shapes (from the events/ samples) -----------------------------------

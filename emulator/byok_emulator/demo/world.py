@@ -144,7 +144,7 @@ class DemoWorld:
         refs.update(TABLES)
         refs["ByokEventBus"] = BUS_NAME
         attrs[("ByokEventBus", "Arn")] = bus_arn
-        create_platform_role(platform, ROLE_NAME, PLATFORM)
+        create_platform_role(platform, ROLE_NAME, PLATFORM, [CUSTOMER])
         create_encrypted_bucket(platform, BUCKET, REGION, s3_key)
         create_encrypted_cluster(platform, CLUSTER, aurora_key)
         capture_url = _health_capture(platform)
