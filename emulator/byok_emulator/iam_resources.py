@@ -13,8 +13,9 @@ write. Two gaps would make that useless for scoped policies, so they are filled 
    ``table/<TableName>`` (a transaction or batch: every constituent action on its table, as AWS
    authorises them), EventBridge PutEvents the ``event-bus/<name>`` of each entry, KMS the key ARN
    (a key id or alias of the caller's account resolved), RDS ``cluster:<id>``, SNS the topic ARN.
-   S3, IAM and STS AssumeRole already have theirs in moto; SQS has its queue, and its batch
-   calls are authorised as the single action (``SendMessageBatch`` needs ``sqs:SendMessage``).
+   IAM a managed policy's ARN; S3, IAM roles and STS AssumeRole already have theirs in moto; SQS
+   has its queue, and its batch calls are authorised as the single action (``SendMessageBatch``
+   needs ``sqs:SendMessage``).
 2. **Trust policies.** moto compares a trust policy's ``Principal`` with the caller's *session*
    ARN only (and raises ``TypeError`` on a ``Service`` principal). AWS matches the role ARN of an
    assumed-role session, the user ARN, or the caller's account root. Here each of those is tried.
@@ -37,6 +38,7 @@ from moto.core.exceptions import AccessDeniedError, JsonRESTError
 from moto.dynamodb.responses import DynamoHandler
 from moto.events.responses import EventsHandler
 from moto.iam.access_control import IAMRequest, IAMRequestBase, PermissionResult
+from moto.iam.responses import IamResponse
 from moto.kms.responses import KmsResponse
 from moto.rds.responses import RDSResponse
 from moto.sns.responses import SNSResponse
@@ -155,6 +157,14 @@ _SQS_BATCH = {
 def _sqs(response: Any) -> Checks | None:
     action = response._get_action()
     return [(_SQS_BATCH.get(action, action), response._determine_resource())]
+
+
+def _iam(response: Any) -> Checks | None:
+    """A managed policy's ARN (moto knows only roles: everything else is checked against ``*``)."""
+    policy = response._get_param("PolicyArn")
+    if isinstance(policy, str):
+        return [(response._get_action(), policy)]
+    return None
 
 
 def _authorise_each(checks_of: Callable[[Any], Checks | None]) -> Callable[[Any], Any]:
@@ -331,6 +341,7 @@ PATCHES: list[Patch] = [
     _patch(RDSResponse, _rds, "RDS"),
     _patch(SNSResponse, _sns, "SNS"),
     _patch(SQSResponse, _sqs, "SQS"),
+    _patch(IamResponse, _iam, "IAM"),
     Patch(
         IAMRequestBase,
         "_check_role_trust_relationship",

@@ -25,7 +25,7 @@ from aws_lambda_powertools.metrics import MetricUnit
 
 from byok.errors import ByokError, EventError
 from byok.events import is_ignorable, normalise
-from byok.lambda_support import cached_deps, handle_error, service_deps
+from byok.lambda_support import cached_deps, count_operator_problems, handle_error, service_deps
 
 if TYPE_CHECKING:
     from aws_lambda_powertools.utilities.idempotency import IdempotencyConfig
@@ -119,6 +119,8 @@ def handler(event: Mapping[str, Any], context: LambdaContext) -> dict[str, Any]:
     duplicate = result["request_id"] != context.aws_request_id
     name = "DuplicateEvents" if duplicate else "ValidatedEvents"
     metrics.add_metric(name=name, unit=MetricUnit.Count, value=1)
+    if not duplicate:
+        count_operator_problems(metrics, list(result.get("outcomes") or []))
     summary.update(status="validated", duplicate=duplicate, **result)
     logger.info("event handled", extra={"summary": summary})
     return summary

@@ -21,7 +21,7 @@ from aws_lambda_powertools.utilities.batch import (
 )
 
 from byok.errors import ByokError
-from byok.lambda_support import cached_deps, service_deps
+from byok.lambda_support import cached_deps, count_operator_problems, service_deps
 
 if TYPE_CHECKING:
     from aws_lambda_powertools.utilities.data_classes.sqs_event import SQSRecord
@@ -62,6 +62,7 @@ def record_handler(record: SQSRecord) -> dict[str, Any]:
         return {"status": "error", "error": exc.to_dict()}
     metrics.add_metric(name="Validations", unit=MetricUnit.Count, value=1)
     result = outcome.to_dict()
+    count_operator_problems(metrics, [result])
     logger.info("validated", extra={"message_id": record.message_id, "outcome": result})
     return result
 

@@ -57,25 +57,42 @@ class Rig:
         return [r for r in records if r.get("type") == type_]
 
 
+def make_rig(world: World) -> Rig:
+    """The remediation side of ``world``: notification topic, the customer's inbox, deps."""
+    platform = world.platform
+    topic = platform.client("sns").create_topic(Name="byok-notifications")["TopicArn"]
+    sqs = platform.client("sqs")
+    inbox = sqs.create_queue(QueueName="customer-inbox")["QueueUrl"]
+    inbox_arn = sqs.get_queue_attributes(QueueUrl=inbox, AttributeNames=["QueueArn"])["Attributes"][
+        "QueueArn"
+    ]
+    platform.client("sns").subscribe(TopicArn=topic, Protocol="sqs", Endpoint=inbox_arn)
+    deps = RemediationDeps(
+        store=world.store,
+        notifier=Notifier(platform.client("sns"), topic),
+        events=platform.client("events"),
+        rds_for=lambda region: platform.client("rds", region_name=region),
+        event_bus=HEALTH_BUS,
+        clock=world.clock,
+    )
+    assert world.env.region == REGION
+    return Rig(world, deps, inbox)
+
+
 @pytest.fixture
 def rig() -> Iterator[Rig]:
     with mock_aws(), byok_emulator.behaviour():
-        world = build_world()
-        platform = world.platform
-        topic = platform.client("sns").create_topic(Name="byok-notifications")["TopicArn"]
-        sqs = platform.client("sqs")
-        inbox = sqs.create_queue(QueueName="customer-inbox")["QueueUrl"]
-        inbox_arn = sqs.get_queue_attributes(QueueUrl=inbox, AttributeNames=["QueueArn"])[
-            "Attributes"
-        ]["QueueArn"]
-        platform.client("sns").subscribe(TopicArn=topic, Protocol="sqs", Endpoint=inbox_arn)
-        deps = RemediationDeps(
-            store=world.store,
-            notifier=Notifier(platform.client("sns"), topic),
-            events=platform.client("events"),
-            rds_for=lambda region: platform.client("rds", region_name=region),
-            event_bus=HEALTH_BUS,
-            clock=world.clock,
-        )
-        assert world.env.region == REGION
-        yield Rig(world, deps, inbox)
+        yield make_rig(build_world())
+
+
+@pytest.fixture
+def operator_rig() -> Iterator[Rig]:
+    """Issue 11's acceptance world: the platform role deployed without ``kms:Decrypt``, every
+    function with its template.yaml role, moto's own IAM authoriser on."""
+    from byok_emulator import authoriser
+
+    with mock_aws(), byok_emulator.behaviour():
+        world = build_world(function_roles=True, platform_role_omits=("kms:Decrypt",))
+        rig = make_rig(world)
+        with authoriser.enabled():
+            yield rig

@@ -299,15 +299,23 @@ def _role_name(logical_id: str) -> str:
     return logical_id.replace("Function", "Role")
 
 
-def build_world(*, register: bool = True, function_roles: bool = False) -> World:
+def build_world(
+    *,
+    register: bool = True,
+    function_roles: bool = False,
+    platform_role_omits: tuple[str, ...] = (),
+) -> World:
     """Create both accounts' resources (call inside ``mock_aws`` with the emulator installed).
 
     ``function_roles``: also create template.yaml's function roles (``World.deps(function)``
-    then acts as that function's role; needs the SAM transform, ``make tools-sam``)."""
+    then acts as that function's role; needs the SAM transform, ``make tools-sam``).
+    ``platform_role_omits``: actions left out of the platform role's identity policy."""
+    from byok.aws.iam_policies import clear_cache
     from byok.contract import render_policy
     from byok.models import Environment, Purpose
     from byok.store import Store, create_tables
 
+    clear_cache()  # the platform role's policies are cached per process ("per container")
     customer = admin_session(CUSTOMER)
     platform = admin_session(PLATFORM)
 
@@ -320,7 +328,12 @@ def build_world(*, register: bool = True, function_roles: bool = False) -> World
         kms.enable_key_rotation(KeyId=arn)
 
     create_platform_role(  # in-house environments (keys of the platform account) too
-        platform, ROLE_NAME, PLATFORM, [CUSTOMER, PLATFORM], parameters=PLATFORM_PARAMETERS
+        platform,
+        ROLE_NAME,
+        PLATFORM,
+        [CUSTOMER, PLATFORM],
+        parameters=PLATFORM_PARAMETERS,
+        omit_actions=platform_role_omits,
     )
     create_encrypted_bucket(platform, BUCKET, REGION, s3_key)
     create_encrypted_cluster(platform, CLUSTER, aurora_key)

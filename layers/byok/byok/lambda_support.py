@@ -21,7 +21,14 @@ if TYPE_CHECKING:
 
 T = TypeVar("T")
 
-__all__ = ["cached_deps", "handle_error", "remediation_deps", "service_deps"]
+__all__ = [
+    "OPERATOR_METRIC",
+    "cached_deps",
+    "count_operator_problems",
+    "handle_error",
+    "remediation_deps",
+    "service_deps",
+]
 
 
 class _Logger(Protocol):
@@ -78,3 +85,24 @@ def handle_error(
         metrics.add_metric(name=metric, unit=MetricUnit.Count, value=1)
     logger.error(message, extra={"error": exc.to_dict(), **fields})
     return {"status": "error", **fields, "error": exc.to_dict()}
+
+
+#: counted (template.yaml alarms on it) when a validation finds a problem on the platform side
+OPERATOR_METRIC = "PlatformRoleDenied"
+
+
+def count_operator_problems(metrics: _Metrics, outcomes: list[Any]) -> int:
+    """Count validations whose flag carries a platform-operator reason (``OPERATOR_REASONS``):
+    the customer is never told about those, so the operator's metric and alarm must be."""
+    from byok.reasons import OPERATOR_REASONS
+
+    found = sum(
+        1
+        for outcome in outcomes
+        if isinstance(outcome, dict) and OPERATOR_REASONS & set(outcome.get("reasons") or ())
+    )
+    if found:
+        from aws_lambda_powertools.metrics import MetricUnit
+
+        metrics.add_metric(name=OPERATOR_METRIC, unit=MetricUnit.Count, value=found)
+    return found

@@ -30,6 +30,7 @@ __all__ = [
     "ReasonCode",
     "Severity",
     "get_reason",
+    "operator_only",
     "reason_codes",
 ]
 
@@ -73,6 +74,8 @@ class ReasonCode(StrEnum):
     TRANSIENT_ERROR = "TRANSIENT_ERROR"
     CHECK_FAILED = "CHECK_FAILED"
     PLATFORM_ROLE_UNAVAILABLE = "PLATFORM_ROLE_UNAVAILABLE"
+    #: the platform role's identity policy refuses (the platform side of the handshake)
+    PLATFORM_ROLE_DENIES = "PLATFORM_ROLE_DENIES"
     #: UNKNOWN flag whose failing checks named no reason of their own (``byok.health``)
     VALIDATION_UNAVAILABLE = "VALIDATION_UNAVAILABLE"
 
@@ -461,9 +464,26 @@ _ALL: Final = (
         _P,
         "No check could run for long enough that the platform cannot tell the key's health.",
     ),
+    # The platform's own side of the cross-account handshake: the customer's key policy may be
+    # right, the platform role's identity policy refuses. The platform operator fixes it.
+    _r(
+        ReasonCode.PLATFORM_ROLE_DENIES,
+        _U,
+        _P,
+        "The platform role's own IAM policy does not let it use the key (platform side).",
+        "Platform operator (not the customer): let the platform role {platform_role_arn} use "
+        "{key_arn} in its identity policy (platform/platform-role.yaml):\n{statements}",
+        aurora=_R,
+    ),
 )
 
 REASONS: Final[Mapping[ReasonCode, Reason]] = {r.code: r for r in _ALL}
+
+
+def operator_only(reasons: tuple[str, ...] | list[str] | frozenset[str]) -> bool:
+    """True when every reason is the platform operator's to act on (and there is one): such a
+    problem is never reported to the customer (the operator's metric and alarm report it)."""
+    return bool(reasons) and all(get_reason(r).actor is Actor.PLATFORM_OPERATOR for r in reasons)
 
 
 def get_reason(code: str) -> Reason:

@@ -25,6 +25,7 @@ EXPECTED = {
     "key-policy",
     "s3-probe",
     "aurora-cluster",
+    "platform-role-policy",
 }
 PERMISSION = re.compile(r"^[a-z0-9]+:[A-Z][A-Za-z]+$")
 
@@ -95,7 +96,7 @@ def test_every_reason_named_in_the_checks_is_catalogued():
 
 def test_fix_templates_render_with_the_fields_checks_supply():
     supplied = {"key_arn", "region", "account", "cluster_id", "statements", "valid_to",
-                "environment_id", "cluster_key_arn"}  # fmt: skip
+                "environment_id", "cluster_key_arn", "platform_role_arn"}  # fmt: skip
     for reason in REASONS.values():
         assert reason.fix_fields() <= supplied, reason.code
     assert get_reason("KEY_DISABLED").fix(key_arn="arn:k") == "aws kms enable-key --key-id arn:k"

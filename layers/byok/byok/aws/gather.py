@@ -15,6 +15,7 @@ import boto3
 
 from byok.aws import kms as kms_api
 from byok.aws.errors import classify, client_config
+from byok.aws.iam_policies import cached_platform_identity
 from byok.aws.rds import describe_cluster
 from byok.aws.s3_probe import DEFAULT_CANARY_PREFIX, probe_bucket
 from byok.aws.sts import assume_platform_role
@@ -88,6 +89,10 @@ def gather_facts(
         environment_id=env.environment_id,
     )
     tasks["cluster"] = lambda: describe_cluster(rds, env.cluster_id)
+    # the identity half: the platform role's own policies, read by the function's role
+    tasks["identity"] = lambda: cached_platform_identity(
+        lambda: base_session.client("iam", config=client_config()), platform_role_arn
+    )
     with ThreadPoolExecutor(max_workers=_MAX_WORKERS) as pool:
         futures = {name: pool.submit(task) for name, task in tasks.items()}
         got = {name: future.result() for name, future in futures.items()}
@@ -103,7 +108,12 @@ def gather_facts(
             (known_policies or {}).get(purpose) or event_policy(trigger, env.key_arn(purpose)),
             (shared_with or {}).get(purpose, ()),
         )
-    return Facts(keys=keys, s3_probe=got["s3_probe"], cluster=got["cluster"])
+    return Facts(
+        keys=keys,
+        s3_probe=got["s3_probe"],
+        cluster=got["cluster"],
+        platform_identity=got["identity"],
+    )
 
 
 def _key_facts(

@@ -62,6 +62,13 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     _add_policy_arg(check)
     _add_contract_args(check)
     check.add_argument(
+        "--identity-policy",
+        action="append",
+        default=[],
+        metavar="FILE",
+        help="an identity-based policy of the platform role (repeatable): both halves decide",
+    )
+    check.add_argument(
         "--format", choices=("json", "text"), default="text", help="output format (default text)"
     )
     check.set_defaults(func=cmd_check)
@@ -199,11 +206,47 @@ def cmd_check(args: argparse.Namespace) -> int:
     parties(args.purpose, args.key_arn, args.platform_role_arn)  # bad ARNs before file errors
     policy = load_policy(args.policy)
     report = check_policy(policy, args.purpose, args.key_arn, args.platform_role_arn)
+    identity = _identity_check(args, policy) if args.identity_policy else None
+    verdict = report.verdict
+    if identity is not None and identity.status.value == "fail":
+        verdict = "fail"
     if args.format == "json":
-        _print_json(report.to_dict())
+        data = report.to_dict()
+        if identity is not None:
+            data.update(verdict=verdict, identity=identity.to_dict())
+        _print_json(data)
     else:
-        sys.stdout.write(report.to_text())
-    return 1 if report.verdict == "fail" else 0
+        text = report.to_text()
+        if identity is not None:
+            from byok.contract.identity import identity_text
+
+            text = text.replace(
+                f"verdict: {report.verdict.upper()}", f"verdict: {verdict.upper()}", 1
+            )
+            text += identity_text(identity)
+        sys.stdout.write(text)
+    return 1 if verdict == "fail" else 0
+
+
+def _identity_check(args: argparse.Namespace, policy: Any) -> Any:
+    """The platform role's half, from ``--identity-policy`` files (errors name the file)."""
+    from byok.contract.identity import check_identity
+    from byok.policy.handshake import identity_from_texts
+
+    texts = []
+    for path in args.identity_policy:
+        data = bounded_json.read_bytes(
+            path, limit=bounded_json.KEY_POLICY_LIMIT, field="--identity-policy", error=PolicyError
+        )
+        try:
+            texts.append((path, data.decode("utf-8-sig")))
+        except UnicodeDecodeError:
+            raise PolicyError(f"--identity-policy {quote(path)}: not UTF-8 text") from None
+    try:
+        identity = identity_from_texts(texts, args.platform_role_arn)
+    except PolicyError as exc:
+        raise PolicyError(f"--identity-policy {exc.message}") from None
+    return check_identity(policy, identity, args.purpose, args.key_arn, args.platform_role_arn)
 
 
 def cmd_explain(args: argparse.Namespace) -> int:

@@ -12,6 +12,7 @@ from datetime import datetime, timedelta
 
 from byok.models import ClusterStatus, HealthStatus
 from byok.reasons import ReasonCode
+from byok.reasons import operator_only as reasons_for_operator
 from byok.remediation.model import (
     Action,
     ActionKind,
@@ -36,7 +37,13 @@ def plan(change: HealthChange, ctx: RemediationContext) -> list[Action]:
     reasons = "+".join(sorted(change.reasons)) or "-"
     actions: list[Action] = []
 
+    # a problem only the platform operator can fix (its own role's policy) is never the
+    # customer's to hear about: the operator's metric and alarm report it
+    operator_only = reasons_for_operator(change.reasons)
+
     def notify(kind: NoticeKind, key: str, why: str, **params: object) -> None:
+        if operator_only:
+            return
         actions.append(
             Action(ActionKind.NOTIFY, f"{incident}:notify:{key}", why, notice=kind, params=params)
         )

@@ -63,6 +63,11 @@ class S3Probe(Check):
                 render_statements(purpose, ctx.env.key_arn(purpose), ctx.platform_role_arn),
                 indent=2,
             )
+        fix_values = {"statements": statements} if statements else None
+        if reason == ReasonCode.PLATFORM_ROLE_DENIES:  # the platform role's policy: operator's fix
+            from byok.validation.checks_role import operator_fix_values
+
+            fix_values = operator_fix_values(ctx, purpose)
         yield self.result(
             ctx,
             purpose,
@@ -70,7 +75,7 @@ class S3Probe(Check):
             f"S3 canary {probe.failed_step} failed: {error.context}",
             error=error,
             evidence=evidence,
-            fix_values={"statements": statements} if statements else None,
+            fix_values=fix_values,
         )
 
 

@@ -19,7 +19,12 @@ from byok.models import (
     ValidationReport,
 )
 from byok.reasons import ReasonCode
-from byok.validation import checks_key, checks_policy, checks_probe  # noqa: F401  (registration)
+from byok.validation import (  # noqa: F401  (registration)
+    checks_key,
+    checks_policy,
+    checks_probe,
+    checks_role,
+)
 from byok.validation.facts import Facts
 from byok.validation.registry import REGISTRY, Check, CheckContext
 

@@ -144,6 +144,21 @@ class ClusterFacts:
 
 
 @dataclass(frozen=True, slots=True)
+class PlatformIdentity:
+    """The platform role's own IAM policies: the identity half of every cross-account request.
+
+    ``policies``: (name, JSON text) of each inline policy (its name) and attached managed
+    policy (its ARN, default version); ``boundary``: the permissions boundary's text, if any.
+    ``error``: IAM could not be read (the identity half is then not checked).
+    """
+
+    role_arn: str
+    policies: tuple[tuple[str, str], ...] = ()
+    boundary: tuple[str, str] | None = None
+    error: FactError | None = None
+
+
+@dataclass(frozen=True, slots=True)
 class Facts:
     """Everything gathered for one environment. ``access_error``: the role could not be assumed."""
 
@@ -151,3 +166,5 @@ class Facts:
     s3_probe: S3ProbeFacts | None = None
     cluster: ClusterFacts | None = None
     access_error: FactError | None = None
+    #: the platform role's identity policies as IAM holds them (None: not read)
+    platform_identity: PlatformIdentity | None = None

@@ -48,6 +48,10 @@ def reason_for_error(error: FactError) -> str | None:
         return ReasonCode.KEY_UNAVAILABLE
     if code == "ExpiredImportTokenException":
         return None
+    if code in {"AccessDenied", "AccessDeniedException"} and "identity-based policy" in message:
+        # "because no identity-based policy allows ..." / "... explicit deny in an identity-based
+        # policy": the platform role's own IAM policy refused, not the customer's key policy
+        return ReasonCode.PLATFORM_ROLE_DENIES
     if code in {"AccessDenied", "AccessDeniedException"} and "kms:" in message:
         return ReasonCode.POLICY_DENIES_PLATFORM
     return None

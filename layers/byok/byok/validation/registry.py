@@ -38,6 +38,7 @@ INPUTS: Final = frozenset(
         "s3_probe",
         "cluster",
         "platform_role_arn",
+        "platform_identity",
         "now",
     }
 )
@@ -117,6 +118,7 @@ class Check(ABC):
             "region": ctx.env.region,
             "account": ctx.env.customer_account,
             "cluster_id": ctx.env.cluster_id,
+            "platform_role_arn": ctx.platform_role_arn,
             **(fix_values or {}),
         }
         fix = entry.fix(**values) if entry.fix_fields() <= values.keys() else None
