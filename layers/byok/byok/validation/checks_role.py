@@ -17,6 +17,7 @@ from typing import Any
 
 from byok.errors import InputError
 from byok.models import CheckResult, CheckStatus, Purpose
+from byok.reasons import ReasonCode
 from byok.validation.registry import Check, CheckContext, register_check
 
 
