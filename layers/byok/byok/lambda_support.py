@@ -14,12 +14,19 @@ from functools import cache
 from typing import TYPE_CHECKING, Any, Protocol, TypeVar
 
 from byok.errors import ByokError
+from byok.permissions import Resource, declare
 
 if TYPE_CHECKING:
     from byok.remediation.executor import RemediationDeps
     from byok.service import Deps
 
 T = TypeVar("T")
+
+#: Powertools idempotency (key_events: one validation per event id) on the idempotency table
+PERMISSIONS = declare(
+    ("dynamodb:GetItem", "dynamodb:PutItem", "dynamodb:UpdateItem", "dynamodb:DeleteItem"),
+    Resource.IDEMPOTENCY_TABLE,
+)
 
 __all__ = [
     "OPERATOR_METRIC",
@@ -92,14 +99,16 @@ OPERATOR_METRIC = "PlatformRoleDenied"
 
 
 def count_operator_problems(metrics: _Metrics, outcomes: list[Any]) -> int:
-    """Count validations whose flag carries a platform-operator reason (``OPERATOR_REASONS``):
-    the customer is never told about those, so the operator's metric and alarm must be."""
-    from byok.reasons import OPERATOR_REASONS
+    """Count validations whose flag carries ``PLATFORM_ROLE_DENIES`` (the platform role's own
+    policy refuses): the customer is never told about it, so the operator's metric and alarm
+    must be."""
+    from byok.reasons import ReasonCode
 
     found = sum(
         1
         for outcome in outcomes
-        if isinstance(outcome, dict) and OPERATOR_REASONS & set(outcome.get("reasons") or ())
+        if isinstance(outcome, dict)
+        and ReasonCode.PLATFORM_ROLE_DENIES in (outcome.get("reasons") or ())
     )
     if found:
         from aws_lambda_powertools.metrics import MetricUnit

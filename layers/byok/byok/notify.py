@@ -9,7 +9,10 @@ from __future__ import annotations
 from typing import Any
 
 from byok.errors import ByokError, TransientError
+from byok.permissions import Resource, declare
 from byok.remediation.messages import Notification
+
+PERMISSIONS = declare(("sns:Publish",), Resource.NOTIFICATION_TOPIC)
 
 
 class Notifier:

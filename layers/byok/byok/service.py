@@ -48,7 +48,13 @@ if TYPE_CHECKING:  # boto3 is imported lazily: cold start matters on the event-t
     from byok.aws.publisher import EventPublisher
     from byok.store import Storage
 
+from byok.permissions import Resource, declare
+
+#: the sweep's fan-out (SendMessageBatch is authorised as sqs:SendMessage)
+PERMISSIONS = declare(("sqs:SendMessage",), Resource.VALIDATE_QUEUE)
+
 __all__ = [
+    "PERMISSIONS",
     "Deps",
     "Outcome",
     "ServiceSettings",

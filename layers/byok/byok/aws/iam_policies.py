@@ -21,21 +21,18 @@ from botocore.exceptions import BotoCoreError, ClientError
 
 from byok.aws.errors import classify
 from byok.identifiers import RoleArn
+from byok.permissions import Resource, declare
 from byok.validation.facts import PlatformIdentity
 
 __all__ = ["TTL_SECONDS", "cached_platform_identity", "read_platform_identity"]
 
 TTL_SECONDS: Final = 300.0
 
-#: each read of this adapter: (IAM action, what it is on) for the declared-permissions test
-PERMISSIONS: Final = (
-    ("iam:GetRole", "platform role"),
-    ("iam:ListRolePolicies", "platform role"),
-    ("iam:GetRolePolicy", "platform role"),
-    ("iam:ListAttachedRolePolicies", "platform role"),
-    ("iam:GetPolicy", "managed policy"),
-    ("iam:GetPolicyVersion", "managed policy"),
-)
+#: read by the function's own role: the platform role itself, and its managed policies
+PERMISSIONS: Final = declare(
+    ("iam:GetRole", "iam:ListRolePolicies", "iam:GetRolePolicy", "iam:ListAttachedRolePolicies"),
+    Resource.PLATFORM_ROLE,
+) + declare(("iam:GetPolicy", "iam:GetPolicyVersion"), Resource.MANAGED_POLICY)
 
 
 def _document(value: Any) -> str:

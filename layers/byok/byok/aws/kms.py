@@ -11,9 +11,17 @@ from typing import Any
 from botocore.exceptions import BotoCoreError, ClientError
 
 from byok.aws.errors import classify
+from byok.permissions import As, Resource, declare
 from byok.validation.facts import FactError, KeyMetadata
 
 __all__ = ["describe_key", "get_key_policy", "get_rotation_status"]
+
+#: DescribeKey, GetKeyPolicy, GetKeyRotationStatus on the customer's key, as the platform role
+PERMISSIONS = declare(
+    ("kms:DescribeKey", "kms:GetKeyPolicy", "kms:GetKeyRotationStatus"),
+    Resource.CUSTOMER_KEY,
+    As.PLATFORM_ROLE,
+)
 
 
 def describe_key(kms: Any, key_arn: str) -> KeyMetadata | FactError:

@@ -16,8 +16,12 @@ from botocore.exceptions import BotoCoreError, ClientError
 
 from byok.aws.errors import classify
 from byok.errors import ByokError, TransientError
+from byok.permissions import Resource, declare
 
 __all__ = ["EventPublisher"]
+
+#: health-changed events go to the default bus (template.yaml HEALTH_EVENT_BUS)
+PERMISSIONS = declare(("events:PutEvents",), Resource.DEFAULT_BUS)
 
 
 class EventPublisher:

@@ -7,9 +7,12 @@ from typing import Any
 from botocore.exceptions import BotoCoreError, ClientError
 
 from byok.aws.errors import classify
+from byok.permissions import As, Resource, declare
 from byok.validation.facts import ClusterFacts
 
 __all__ = ["describe_cluster"]
+
+PERMISSIONS = declare(("rds:DescribeDBClusters",), Resource.ENVIRONMENT_CLUSTER, As.PLATFORM_ROLE)
 
 
 def describe_cluster(rds: Any, cluster_id: str) -> ClusterFacts:

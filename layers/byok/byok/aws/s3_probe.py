@@ -14,9 +14,15 @@ from botocore.exceptions import BotoCoreError, ClientError
 
 from byok.aws.errors import classify
 from byok.models import DEFAULT_CANARY_PREFIX
+from byok.permissions import As, Resource, declare
 from byok.validation.facts import S3ProbeFacts
 
 __all__ = ["DEFAULT_CANARY_PREFIX", "canary_key", "probe_bucket"]
+
+#: the canary round trip, and the KMS calls S3 makes for it (SSE-KMS), as the platform role
+PERMISSIONS = declare(
+    ("s3:PutObject", "s3:GetObject", "s3:DeleteObject"), Resource.CANARY_OBJECT, As.PLATFORM_ROLE
+) + declare(("kms:GenerateDataKey", "kms:Decrypt"), Resource.CUSTOMER_KEY, As.PLATFORM_ROLE)
 
 
 def canary_key(prefix: str, environment_id: str) -> str:

@@ -14,8 +14,11 @@ import boto3
 from byok.aws.errors import client_config
 from byok.aws.sessions import assumed_session
 from byok.identifiers import RoleArn
+from byok.permissions import Resource, declare
 
 __all__ = ["assume_platform_role", "session_name"]
+
+PERMISSIONS = declare(("sts:AssumeRole",), Resource.PLATFORM_ROLE)
 
 _SESSION_NAME_BAD = re.compile(r"[^\w+=,.@-]")
 

@@ -317,7 +317,16 @@ def incident_report(store: Storage, environment_id: str, now: datetime | None = 
     return [i.to_dict(now) for i in incidents_from_audit(records)]
 
 
+from byok.permissions import Resource, declare  # noqa: E402  (declarations beside __all__)
+
+#: the clusters it starts (in the platform account, by its own role); notices and writes-paused
+#: events go through byok.notify and byok.aws.publisher
+PERMISSIONS = declare(
+    ("rds:DescribeDBClusters", "rds:StartDBCluster"), Resource.ENVIRONMENT_CLUSTER
+)
+
 __all__ = [
+    "PERMISSIONS",
     "RemediationDeps",
     "StepResult",
     "change_from_flag",

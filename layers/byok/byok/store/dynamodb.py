@@ -25,6 +25,7 @@ from byok.errors import (
 )
 from byok.health import HealthFlag
 from byok.models import Environment, Purpose
+from byok.permissions import Resource, declare
 from byok.store import keys
 from byok.store.base import (
     MUTABLE_FIELDS,
@@ -44,7 +45,22 @@ from byok.store.records import (
     RememberedPolicy,
 )
 
-__all__ = ["DynamoDBStore", "create_tables", "translate"]
+__all__ = ["PERMISSIONS", "DynamoDBStore", "create_tables", "translate"]
+
+#: every DynamoDB action of the store's methods (register/deregister are transactions: AWS
+#: authorises each constituent Put/Update/Delete/ConditionCheck on its table)
+PERMISSIONS = declare(
+    (
+        "dynamodb:GetItem",
+        "dynamodb:PutItem",
+        "dynamodb:UpdateItem",
+        "dynamodb:DeleteItem",
+        "dynamodb:ConditionCheckItem",
+        "dynamodb:Query",
+        "dynamodb:Scan",
+    ),
+    Resource.ENVIRONMENTS_TABLE,
+) + declare(("dynamodb:PutItem", "dynamodb:Query"), Resource.AUDIT_TABLE)
 
 #: attributes of the flag item that are not flag fields
 _FLAG_ROW_ONLY = ("pk", "sk", "kind", "checked_at_key", "based_on_checked_at")
