@@ -28,7 +28,8 @@ checked by moto; the byok.policy tests check them), permissions boundaries, reso
 from __future__ import annotations
 
 import json
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from typing import Any
 from urllib.parse import urlparse
 
@@ -47,7 +48,7 @@ from moto.utilities.utils import get_partition
 
 from ._patching import Patch
 
-__all__ = ["PATCHES", "authoriser_on", "identity_denial"]
+__all__ = ["PATCHES", "authoriser_on", "identity_denial", "recording"]
 
 #: (action without the service prefix, resource ARN) pairs one request is authorised for
 Checks = list[tuple[str, str]]
@@ -253,6 +254,7 @@ def identity_denial(response: Any, action: str, resource: str) -> str | None:
         )
     except Exception:
         return None  # moto's own check of the S3 request already refused unknown keys
+    _record(key.arn, action, resource)
     results = [IAMPolicy(p).is_action_permitted(action, resource) for p in key.collect_policies()]
     if PermissionResult.DENIED in results:
         return _denial_message(key.arn, action, resource, explicit=True)
@@ -325,6 +327,37 @@ def _trust(original: Callable[..., bool]) -> Callable[..., bool]:
     return check_role_trust_relationship
 
 
+# --- recording (which calls each principal made: the declared-permissions test) -----------------
+
+_recorders: list[list[tuple[str, str, str]]] = []
+
+
+@contextmanager
+def recording() -> Iterator[list[tuple[str, str, str]]]:
+    """Collect ``(principal ARN, action, resource)`` of every request moto's authoriser decides
+    (and of S3's calls to KMS on the requester's behalf) while the block runs."""
+    calls: list[tuple[str, str, str]] = []
+    _recorders.append(calls)
+    try:
+        yield calls
+    finally:
+        _recorders.remove(calls)
+
+
+def _record(principal: str, action: str, resource: str) -> None:
+    for calls in _recorders:
+        calls.append((principal, action, resource))
+
+
+def _recorded(original: Callable[..., None]) -> Callable[..., None]:
+    def check_action_permitted(self: IAMRequestBase, resource: str) -> None:
+        _record(self._access_key.arn, self._action, resource)
+        original(self, resource)
+
+    check_action_permitted.__wrapped__ = original  # type: ignore[attr-defined]
+    return check_action_permitted
+
+
 def _patch(owner: type, checks_of: Callable[[Any], Checks | None], service: str) -> Patch:
     return Patch(
         owner,
@@ -342,6 +375,12 @@ PATCHES: list[Patch] = [
     _patch(SNSResponse, _sns, "SNS"),
     _patch(SQSResponse, _sqs, "SQS"),
     _patch(IamResponse, _iam, "IAM"),
+    Patch(
+        IAMRequestBase,
+        "check_action_permitted",
+        _recorded,
+        why="the declared-permissions test records what each principal called",
+    ),
     Patch(
         IAMRequestBase,
         "_check_role_trust_relationship",
