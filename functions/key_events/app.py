@@ -44,11 +44,9 @@ def _validate(*, request: dict[str, Any]) -> dict[str, Any]:
 _validate_once = support.idempotent_on_event_id(_validate)
 
 
-@logger.inject_lambda_context(clear_state=True)
-@tracer.capture_lambda_handler(capture_response=False)
-@metrics.log_metrics
+@support.lambda_entry(logger, tracer, metrics)
 def handler(event: Mapping[str, Any], context: LambdaContext) -> dict[str, Any]:
-    event_id = event.get("id") if isinstance(event, Mapping) else None
+    event_id = support.event_id(event)
     try:
         trigger = intake.intake_event(event)
     except EventError as exc:

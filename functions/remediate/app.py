@@ -39,11 +39,9 @@ metrics = Metrics()
 _deps = support.cached_deps(support.remediation_deps)
 
 
-@logger.inject_lambda_context(clear_state=True)
-@tracer.capture_lambda_handler(capture_response=False)
-@metrics.log_metrics
+@support.lambda_entry(logger, tracer, metrics)
 def handler(event: Mapping[str, Any], context: LambdaContext) -> dict[str, Any]:
-    event_id = event.get("id") if isinstance(event, Mapping) else None
+    event_id = support.event_id(event)
     try:
         work = remediation_work(event)
     except EventError as exc:

@@ -43,13 +43,11 @@ def _trigger(event: Mapping[str, Any]) -> Trigger | None:
         return None
 
 
-@logger.inject_lambda_context(clear_state=True)
-@tracer.capture_lambda_handler(capture_response=False)
-@metrics.log_metrics
+@support.lambda_entry(logger, tracer, metrics)
 def handler(event: Mapping[str, Any], context: LambdaContext) -> dict[str, Any]:
     from byok.service import run_sweep
 
-    event_id = event.get("id") if isinstance(event, Mapping) else None
+    event_id = support.event_id(event)
     deps = _deps()  # outside the try: a misconfigured function fails loudly (Errors alarm)
     try:
         enqueued = run_sweep(deps, _trigger(event))

@@ -50,9 +50,7 @@ def record_handler(record: SQSRecord) -> dict[str, Any]:
     return result
 
 
-@logger.inject_lambda_context(clear_state=True)
-@tracer.capture_lambda_handler(capture_response=False)
-@metrics.log_metrics
+@support.lambda_entry(logger, tracer, metrics)
 def handler(event: Mapping[str, Any], context: LambdaContext) -> dict[str, Any]:
     return batch.process_partial_response(
         event=event, record_handler=record_handler, processor=processor, context=context

@@ -22,6 +22,7 @@ if TYPE_CHECKING:
     from byok.service import Deps
 
 T = TypeVar("T")
+F = TypeVar("F", bound=Callable[..., Any])
 
 __all__ = [
     "DROPPED_MESSAGE",
@@ -32,8 +33,10 @@ __all__ = [
     "ErrorPolicy",
     "add_counts",
     "cached_deps",
+    "event_id",
     "handle_error",
     "idempotent_on_event_id",
+    "lambda_entry",
     "remediation_deps",
     "service_deps",
 ]
@@ -134,6 +137,24 @@ DROPPED_MESSAGE: Final = ErrorPolicy(
     retry_metric="ValidateRetries",
     retry_message="transient failure, message will be redelivered",
 )
+
+
+def lambda_entry(logger: Any, tracer: Any, metrics: Any) -> Callable[[F], F]:
+    """The Powertools decorators every handler wears, in one order: the Lambda context in the
+    logs (state cleared per invocation), an X-Ray segment (responses not captured: they may
+    name keys) and the metrics flushed at the end, even when the handler raises."""
+
+    def wrap(fn: F) -> F:
+        traced = tracer.capture_lambda_handler(capture_response=False)(metrics.log_metrics(fn))
+        return logger.inject_lambda_context(clear_state=True)(traced)  # type: ignore[no-any-return]
+
+    return wrap
+
+
+def event_id(event: object) -> str | None:
+    """The EventBridge ``id`` of an event, for logs and answers (None when there is none)."""
+    value = event.get("id") if isinstance(event, Mapping) else None
+    return value if isinstance(value, str) else None
 
 
 def add_counts(metrics: _Metrics, counts: Mapping[str, float]) -> None:
