@@ -1,6 +1,6 @@
 """Aurora recovery after key loss: StartDBCluster from the "recoverable" state.
 
-AWS (Aurora User Guide, "Encrypting Amazon Aurora resources"; AWS-FACTS.md): when a cluster's
+AWS (Aurora User Guide, "Encrypting Amazon Aurora resources"; docs/aws-notes.md): when a cluster's
 key is disabled the cluster goes to ``inaccessible-encryption-credentials-recoverable``; once the
 key is usable again (enable it, or cancel deletion and enable) ``StartDBCluster`` brings it back.
 moto 5.2 starts only ``stopped`` clusters, although its own error message lists the recoverable

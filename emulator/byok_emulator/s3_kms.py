@@ -9,7 +9,8 @@ context ``aws:s3:arn`` = the object ARN. The key may live in another account (a 
 used by a bucket in the platform account): the call goes to the key owner's account, in the
 bucket's region.
 
-Errors S3 returns (AWS-FACTS.md): key disabled -> 400 ``KMS.DisabledException``; pending deletion
+Errors S3 returns (docs/aws-notes.md): key disabled -> 400 ``KMS.DisabledException``; pending
+deletion
 (or pending import / unavailable) -> 400 ``KMS.KMSInvalidStateException``; key missing or in
 another region -> 400 ``KMS.NotFoundException``; denied by the key policy -> 403 ``AccessDenied``
 naming the KMS action. The KMS message is passed through, as S3 does.

@@ -1,10 +1,10 @@
 """sweep: the scheduled safety net. Enqueues one validation per registered environment.
 
-Events are best effort (AWS-FACTS.md); the sweep re-checks every environment on a schedule through
-the validate queue (partial batch failures, DLQ), so a lost event costs at most one period. Thin:
-``byok.service.run_sweep`` does the work, stamping each message with the schedule event as its
-trigger; this only wires Powertools and reports the count. A ``TransientError`` is raised (Lambda
-retries, then the failure destination keeps the event).
+Events are best effort (docs/aws-notes.md); the sweep re-checks every environment on a schedule
+through the validate queue (partial batch failures, DLQ), so a lost event costs at most one
+period. Thin: ``byok.service.run_sweep`` does the work, stamping each message with the schedule
+event as its trigger; this only wires Powertools and reports the count. A ``TransientError`` is
+raised (Lambda retries, then the failure destination keeps the event).
 """
 
 from __future__ import annotations
@@ -13,10 +13,9 @@ from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any
 
 from aws_lambda_powertools import Logger, Metrics, Tracer
-from aws_lambda_powertools.metrics import MetricUnit
 
+from byok import lambda_support as support
 from byok.errors import ByokError, EventError
-from byok.lambda_support import cached_deps, handle_error, service_deps
 
 if TYPE_CHECKING:
     from aws_lambda_powertools.utilities.typing import LambdaContext
@@ -29,7 +28,7 @@ metrics = Metrics()
 
 
 #: the service dependencies, built on first use, once per container, from template.yaml's env
-_deps = cached_deps(service_deps)
+_deps = support.cached_deps(support.service_deps)
 
 
 def _trigger(event: Mapping[str, Any]) -> Trigger | None:
@@ -44,18 +43,16 @@ def _trigger(event: Mapping[str, Any]) -> Trigger | None:
         return None
 
 
-@logger.inject_lambda_context(clear_state=True)
-@tracer.capture_lambda_handler(capture_response=False)
-@metrics.log_metrics
+@support.lambda_entry(logger, tracer, metrics)
 def handler(event: Mapping[str, Any], context: LambdaContext) -> dict[str, Any]:
     from byok.service import run_sweep
 
-    event_id = event.get("id") if isinstance(event, Mapping) else None
+    event_id = support.event_id(event)
     deps = _deps()  # outside the try: a misconfigured function fails loudly (Errors alarm)
     try:
         enqueued = run_sweep(deps, _trigger(event))
     except ByokError as exc:  # retryable: raised again (Lambda retries, then the DLQ)
-        return handle_error(exc, logger, message="sweep failed", event_id=event_id)
-    metrics.add_metric(name="SweepEnqueued", unit=MetricUnit.Count, value=enqueued)
+        return support.FAILED_SWEEP.handle(exc, logger, event_id=event_id)
+    support.add_counts(metrics, {"SweepEnqueued": enqueued})
     logger.info("sweep done", extra={"enqueued": enqueued})
     return {"status": "ok", "event_id": event_id, "enqueued": enqueued}

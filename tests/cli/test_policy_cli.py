@@ -1,4 +1,5 @@
-"""``byok policy render | check | explain`` (DESIGN.md section 5): output, exit codes 0/1/2,
+"""``byok policy render | check | explain`` (docs/architecture.md section 5): output, exit codes
+0/1/2,
 one clear stderr line on bad input and never a traceback."""
 
 from __future__ import annotations

@@ -1,5 +1,5 @@
 """KMS events as EventBridge delivers them (shapes from the KMS / CloudTrail developer guides:
-see AWS-FACTS.md), for one key. Used by the event-pattern and deletion-guard tests."""
+see docs/aws-notes.md), for one key. Used by the event-pattern and deletion-guard tests."""
 
 from __future__ import annotations
 

@@ -1,6 +1,6 @@
 """Fixtures for the emulator's own tests: moto in-process with the extension, sessions per account.
 
-Accounts follow AWS-FACTS.md's cross-account picture: the customer owns the keys
+Accounts follow docs/aws-notes.md's cross-account picture: the customer owns the keys
 (111111111111), the platform owns the bucket and the role that uses them (222222222222).
 """
 

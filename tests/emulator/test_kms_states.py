@@ -1,4 +1,4 @@
-"""KMS key states as AWS-FACTS.md states them: each state x each cryptographic call."""
+"""KMS key states as docs/aws-notes.md states them: each state x each cryptographic call."""
 
 from __future__ import annotations
 

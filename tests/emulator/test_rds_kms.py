@@ -1,4 +1,5 @@
-"""StartDBCluster recovers a cluster that lost its key, once the key is enabled (AWS-FACTS.md)."""
+"""StartDBCluster recovers a cluster that lost its key, once the key is enabled
+(docs/aws-notes.md)."""
 
 from __future__ import annotations
 

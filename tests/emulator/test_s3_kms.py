@@ -1,4 +1,4 @@
-"""S3 SSE-KMS calls KMS in the key owner's account as the requester (AWS-FACTS.md, S3 section).
+"""S3 SSE-KMS calls KMS in the key owner's account as the requester (docs/aws-notes.md, S3 section).
 
 The customer's key lives in 111111111111 (created through assume-role into that account); the
 platform's bucket and role in 222222222222.

@@ -172,7 +172,11 @@ class Pipeline:
                 sqs.delete_message(QueueUrl=url, ReceiptHandle=message["ReceiptHandle"])
 
     def _captured(self) -> list[dict[str, Any]]:
-        return self._take_all(self.world.capture_url)
+        """The ``byok.guard`` events the default bus delivered, as EventBridge delivers them:
+        moto's SQS target leaves out the envelope's ``account`` (AWS always sets it, to the
+        account of the bus), which the remediate function's envelope check requires."""
+        events = self._take_all(self.world.capture_url)
+        return [{"account": PLATFORM, **event} for event in events]
 
     def notifications(self) -> list[dict[str, str]]:
         """Messages the customer's inbox received since the last call (SNS -> SQS envelopes)."""

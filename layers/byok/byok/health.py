@@ -1,4 +1,5 @@
-"""Turn validation reports into an environment's health flag, with hysteresis (DESIGN.md 4).
+"""Turn validation reports into an environment's health flag, with hysteresis (docs/architecture.md
+section 4).
 
 Why a state machine: the flag drives alarms and remediation for a customer, so a false alarm is
 as costly as a missed one. A throttled or timed-out check is evidence of nothing, so it may never

@@ -9,9 +9,11 @@ Powertools objects are passed in, not imported here, so this module stays import
 
 from __future__ import annotations
 
-from collections.abc import Callable
+import os
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
 from functools import cache
-from typing import TYPE_CHECKING, Any, Protocol, TypeVar
+from typing import TYPE_CHECKING, Any, Final, Protocol, TypeVar
 
 from byok.errors import ByokError
 from byok.permissions import Resource, declare
@@ -21,6 +23,7 @@ if TYPE_CHECKING:
     from byok.service import Deps
 
 T = TypeVar("T")
+F = TypeVar("F", bound=Callable[..., Any])
 
 #: Powertools idempotency (key_events: one validation per event id) on the idempotency table
 PERMISSIONS = declare(
@@ -29,10 +32,20 @@ PERMISSIONS = declare(
 )
 
 __all__ = [
+    "DROPPED_MESSAGE",
+    "FAILED_EVENT",
+    "FAILED_REMEDIATION",
+    "FAILED_SWEEP",
+    "INVALID_EVENT",
     "OPERATOR_METRIC",
+    "ErrorPolicy",
+    "add_counts",
     "cached_deps",
     "count_operator_problems",
+    "event_id",
     "handle_error",
+    "idempotent_on_event_id",
+    "lambda_entry",
     "remediation_deps",
     "service_deps",
 ]
@@ -78,20 +91,124 @@ def handle_error(
     metric: str | None = None,
     *,
     message: str = "event not handled",
+    retry_metric: str | None = None,
+    retry_message: str = "transient failure, Lambda will retry",
     **fields: Any,
 ) -> dict[str, Any]:
-    """Raise ``exc`` again when it is retryable; otherwise log it, count it in ``metric`` and
-    return ``{"status": "error", **fields, "error": exc.to_dict()}`` (the invocation succeeds,
-    so nothing retries a failure a retry cannot fix)."""
+    """Raise ``exc`` again when it is retryable (counted in ``retry_metric``, if given);
+    otherwise log it, count it in ``metric`` and return ``{"status": "error", **fields,
+    "error": exc.to_dict()}`` (the invocation succeeds, so nothing retries a failure a retry
+    cannot fix)."""
     if exc.retryable:
-        logger.warning("transient failure, Lambda will retry", extra={"error": exc.to_dict()})
+        if metrics is not None and retry_metric is not None:
+            add_counts(metrics, {retry_metric: 1})
+        logger.warning(retry_message, extra={"error": exc.to_dict(), **fields})
         raise exc
     if metrics is not None and metric is not None:
-        from aws_lambda_powertools.metrics import MetricUnit
-
-        metrics.add_metric(name=metric, unit=MetricUnit.Count, value=1)
+        add_counts(metrics, {metric: 1})
     logger.error(message, extra={"error": exc.to_dict(), **fields})
     return {"status": "error", **fields, "error": exc.to_dict()}
+
+
+@dataclass(frozen=True, slots=True)
+class ErrorPolicy:
+    """What a handler does with a ``ByokError`` (see ``handle_error``): the metric and log line
+    of a definitive one, and the metric and log line of a retryable one (raised again)."""
+
+    metric: str | None
+    message: str = "event not handled"
+    retry_metric: str | None = None
+    retry_message: str = "transient failure, Lambda will retry"
+
+    def handle(
+        self, exc: ByokError, logger: _Logger, metrics: _Metrics | None = None, **fields: Any
+    ) -> dict[str, Any]:
+        return handle_error(
+            exc,
+            logger,
+            metrics,
+            self.metric,
+            message=self.message,
+            retry_metric=self.retry_metric,
+            retry_message=self.retry_message,
+            **fields,
+        )
+
+
+#: the error policies of the four handlers, named once
+INVALID_EVENT: Final = ErrorPolicy("InvalidEvents", "invalid event")
+FAILED_EVENT: Final = ErrorPolicy("FailedEvents")
+FAILED_REMEDIATION: Final = ErrorPolicy("FailedEvents", "remediation failed")
+FAILED_SWEEP: Final = ErrorPolicy(None, "sweep failed")
+DROPPED_MESSAGE: Final = ErrorPolicy(
+    "DroppedMessages",
+    "message dropped",
+    retry_metric="ValidateRetries",
+    retry_message="transient failure, message will be redelivered",
+)
+
+
+def lambda_entry(logger: Any, tracer: Any, metrics: Any) -> Callable[[F], F]:
+    """The Powertools decorators every handler wears, in one order: the Lambda context in the
+    logs (state cleared per invocation), an X-Ray segment (responses not captured: they may
+    name keys) and the metrics flushed at the end, even when the handler raises."""
+
+    def wrap(fn: F) -> F:
+        traced = tracer.capture_lambda_handler(capture_response=False)(metrics.log_metrics(fn))
+        return logger.inject_lambda_context(clear_state=True)(traced)  # type: ignore[no-any-return]
+
+    return wrap
+
+
+def event_id(event: object) -> str | None:
+    """The EventBridge ``id`` of an event, for logs and answers (None when there is none)."""
+    value = event.get("id") if isinstance(event, Mapping) else None
+    return value if isinstance(value, str) else None
+
+
+def add_counts(metrics: _Metrics, counts: Mapping[str, float]) -> None:
+    """Add each named count as a ``Count`` metric (one call per handler result)."""
+    from aws_lambda_powertools.metrics import MetricUnit
+
+    for name, value in counts.items():
+        metrics.add_metric(name=name, unit=MetricUnit.Count, value=value)
+
+
+def idempotent_on_event_id(
+    fn: Callable[..., T], data_keyword: str = "request"
+) -> Callable[[Any], Callable[..., T]]:
+    """``fn`` behind Powertools idempotency keyed on ``<data>["event_id"]``, in the table named
+    by ``IDEMPOTENCY_TABLE``; call the result with the invocation's ``LambdaContext``.
+
+    A duplicate delivery (EventBridge is at-least-once, KMS deletion events repeat) gets the
+    first result back without running ``fn`` again; a run that raised leaves no record, so the
+    retry runs. Built on first use, once per container (cold start: an ignorable event never
+    imports the idempotency layer)."""
+
+    @cache
+    def build() -> tuple[Any, Callable[..., T]]:
+        from aws_lambda_powertools.utilities.idempotency import (
+            DynamoDBPersistenceLayer,
+            IdempotencyConfig,
+            idempotent_function,
+        )
+
+        config = IdempotencyConfig(event_key_jmespath="event_id", raise_on_no_idempotency_key=True)
+        store = DynamoDBPersistenceLayer(table_name=os.environ["IDEMPOTENCY_TABLE"])
+        wrapped = idempotent_function(
+            fn, data_keyword_argument=data_keyword, persistence_store=store, config=config
+        )
+        return config, wrapped
+
+    def bind(context: Any) -> Callable[..., T]:
+        def call(**data: Any) -> T:
+            config, wrapped = build()
+            config.register_lambda_context(context)
+            return wrapped(**data)
+
+        return call
+
+    return bind
 
 
 #: counted (template.yaml alarms on it) when a validation finds a problem on the platform side

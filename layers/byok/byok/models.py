@@ -1,6 +1,7 @@
 """Domain types shared by every part of byok-guard (pure Python, no AWS imports).
 
-These are the nouns of DESIGN.md: an environment and its two keys, the trigger that asks for a
+These are the nouns of docs/architecture.md: an environment and its two keys, the trigger that asks
+for a
 re-check, the checks a validation produces and the health flag they turn into. Modules exchange
 these objects, never raw dicts; conversion to and from JSON / DynamoDB happens at the edges.
 """

@@ -43,9 +43,8 @@ from byok.store.records import HealthChangedRecord
 from byok.validation import Facts, validate
 
 if TYPE_CHECKING:  # boto3 is imported lazily: cold start matters on the event-to-flag path
-    import boto3
-
     from byok.aws.publisher import EventPublisher
+    from byok.aws.sessions import Session
     from byok.store import Storage
 
 from byok.permissions import Resource, declare
@@ -100,7 +99,7 @@ class Deps:
     #: registry, flags, audit, the outbox of health-changed events (published at least once) and
     #: the last PutKeyPolicy text per key (GetKeyPolicy does not work across accounts)
     store: Storage
-    session_factory: Callable[[], boto3.session.Session]
+    session_factory: Callable[[], Session]
     settings: ServiceSettings
     clock: Callable[[], datetime] = field(default=lambda: datetime.now(UTC))
     publisher: EventPublisher | None = None
@@ -118,8 +117,7 @@ class Deps:
                 raise InputError(f"{name}: required environment variable is not set")
             return value
 
-        import boto3
-
+        from byok.aws.sessions import default_session
         from byok.store import Store
 
         settings = ServiceSettings(
@@ -129,7 +127,7 @@ class Deps:
             canary_prefix=env.get("CANARY_PREFIX") or DEFAULT_CANARY_PREFIX,
             health=HealthSettings.from_env(env),
         )
-        session = boto3.session.Session()
+        session = default_session()
         from byok.aws.errors import client_config
 
         store = Store(

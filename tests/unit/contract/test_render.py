@@ -1,4 +1,4 @@
-"""render_statements / render_policy: the exact statements of DESIGN.md section 1."""
+"""render_statements / render_policy: the exact statements of docs/architecture.md section 1."""
 
 from __future__ import annotations
 

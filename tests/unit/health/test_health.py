@@ -1,4 +1,5 @@
-"""The health state machine: every rule of DESIGN.md section 4, table-driven, plus properties."""
+"""The health state machine: every rule of docs/architecture.md section 4, table-driven, plus
+properties."""
 
 from __future__ import annotations
 

@@ -354,7 +354,7 @@ def test_date_operators(holds: Holds, operator: str, results: tuple[bool, ...]) 
 
 
 def test_bool_given_as_json_true(holds: Holds) -> None:
-    """AWS-FACTS / COND (Boolean): Bool values may be JSON booleans or "true"/"false"."""
+    """docs/aws-notes.md / COND (Boolean): Bool values may be JSON booleans or "true"/"false"."""
     condition = {"Bool": {"kms:GrantIsForAWSResource": True}}
     assert holds(condition, {"kms:GrantIsForAWSResource": True})
     assert holds(condition, {"kms:GrantIsForAWSResource": "true"})

@@ -2,7 +2,7 @@
 
 Sources: IAM User Guide "Policy evaluation logic" (EVAL), "IAM JSON policy elements:
 Principal" (PRINC), "NotPrincipal" (NOTPRINC), "NotAction" (NOTACT), "NotResource" (NOTRES),
-"Action" (ACT); KMS Developer Guide "Key policies in AWS KMS" (KMS); AWS-FACTS.md.
+"Action" (ACT); KMS Developer Guide "Key policies in AWS KMS" (KMS); docs/aws-notes.md.
 """
 
 from __future__ import annotations
@@ -165,7 +165,7 @@ def test_resource_policy_variable() -> None:
 
 
 def test_principal_star_without_conditions_allows_everyone() -> None:
-    """AWS-FACTS: "Principal: "*" without conditions opens the key to everyone"."""
+    """docs/aws-notes.md: "Principal: "*" without conditions opens the key to everyone"."""
     for who in (SESSION, f"arn:aws:iam::{OTHER}:user/eve", OTHER, "s3.amazonaws.com"):
         assert decision([statement()], who) == "allow", who
 
@@ -219,7 +219,8 @@ def test_explicit_deny_string_not_equals_principal_account() -> None:
 
 @pytest.mark.parametrize("principal", [f"arn:aws:iam::{PLATFORM}:root", PLATFORM])
 def test_account_principal_delegates_to_every_principal_of_the_account(principal: str) -> None:
-    """AWS-FACTS / KMS: the principal arn:aws:iam::ID:root (or the bare ID) "delegates to that
+    """docs/aws-notes.md / KMS: the principal arn:aws:iam::ID:root (or the bare ID) "delegates to
+    that
     account's IAM policies; it does not mean the root user"."""
     statements = [statement(Principal={"AWS": principal})]
     for who in (SESSION, f"arn:aws:iam::{PLATFORM}:user/u", f"arn:aws:iam::{PLATFORM}:root"):
@@ -253,7 +254,7 @@ def test_session_principal_matches_only_that_session() -> None:
 
 
 def test_unique_id_principal_matches_nothing() -> None:
-    """AWS-FACTS: a deleted role's principal is stored as its unique id (AROA...): "such a
+    """docs/aws-notes.md: a deleted role's principal is stored as its unique id (AROA...): "such a
     statement no longer matches the recreated role"."""
     statements = [statement(Principal={"AWS": ["AROA1234567890EXAMPLE", "AIDAJQABLZS4A3QDU576Q"]})]
     for who in (SESSION, ROLE, f"arn:aws:iam::{PLATFORM}:user/u", PLATFORM):

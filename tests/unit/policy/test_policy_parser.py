@@ -253,7 +253,7 @@ def _sized(total: int) -> str:
 
 
 def test_policy_of_exactly_32_kb_is_accepted() -> None:
-    """AWS-FACTS / KMS quotas: "Key policy document size: 32 KB (32,768 bytes)"."""
+    """docs/aws-notes.md / KMS quotas: "Key policy document size: 32 KB (32,768 bytes)"."""
     text = _sized(MAX_POLICY_BYTES)
     assert len(text.encode()) == MAX_POLICY_BYTES
     assert parse_policy(text).size == MAX_POLICY_BYTES

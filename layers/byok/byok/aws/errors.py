@@ -24,7 +24,10 @@ from botocore.exceptions import (
 
 from byok.validation.facts import FactError
 
-__all__ = ["CLIENT_CONFIG", "TRANSIENT_CODES", "classify", "client_config"]
+__all__ = ["AWS_ERRORS", "CLIENT_CONFIG", "TRANSIENT_CODES", "classify", "client_config"]
+
+#: what a boto3 call raises, for callers outside ``byok/aws`` that must not import botocore
+AWS_ERRORS: Final = (BotoCoreError, ClientError)
 
 #: AWS error codes that mean "try again later" (KMS, S3, RDS, STS, DynamoDB spellings); the
 #: ONLY such list (``byok.store.dynamodb`` translates DynamoDB errors with ``classify`` too)

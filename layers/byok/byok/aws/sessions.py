@@ -11,7 +11,15 @@ from __future__ import annotations
 import boto3
 import botocore.session
 
-__all__ = ["assumed_session", "derived_session"]
+__all__ = ["Session", "assumed_session", "default_session", "derived_session"]
+
+#: the session type the rest of byok-guard is handed (so it never imports boto3 itself)
+Session = boto3.session.Session
+
+
+def default_session() -> Session:
+    """A session from the environment (the Lambda role's credentials, ``AWS_REGION``)."""
+    return boto3.session.Session()
 
 
 def derived_session(

@@ -135,14 +135,14 @@ def _announce(platform: Any, env_file: Path | None) -> None:
 
 def cmd_customer(args: argparse.Namespace) -> int:
     local = _local()
-    from botocore.exceptions import BotoCoreError, ClientError
+    from byok.aws.errors import AWS_ERRORS
 
     endpoint = os.environ.get("AWS_ENDPOINT_URL")
     try:
         key_arn = local.customer_key_action(args.action, args.purpose, endpoint)
     except ValueError as exc:
         raise InputError(str(exc)) from None
-    except (BotoCoreError, ClientError) as exc:
+    except AWS_ERRORS as exc:
         raise ByokError(
             f"emulator: {args.action} on {endpoint} failed ({exc}); is `byok emulator start` "
             "running?"

@@ -1,4 +1,4 @@
-"""``byok policy render | check | explain`` (DESIGN.md section 5).
+"""``byok policy render | check | explain`` (docs/architecture.md section 5).
 
 Pure policy work: nothing here imports boto3, and the contract / engine modules are imported
 only by the subcommand that needs them, so ``byok policy --help`` stays instant.

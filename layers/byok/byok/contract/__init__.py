@@ -1,4 +1,5 @@
-"""The BYOK contract (DESIGN.md section 1) as data: render the key policy statements a customer
+"""The BYOK contract (docs/architecture.md section 1) as data: render the key policy statements a
+customer
 pastes, and check any key policy against the contract with the policy evaluator.
 
     render_statements(purpose, key_arn, platform_role_arn, *, health_checks=True) -> list[dict]

@@ -1,4 +1,4 @@
-"""The BYOK contract of DESIGN.md section 1, as data.
+"""The BYOK contract of docs/architecture.md section 1, as data.
 
 A contract is a list of *expectations*: a request (principal, action, request context) and what
 the key policy must answer for it. Required requests must be allowed (the platform needs them);
@@ -83,7 +83,7 @@ _IDENTITY_CONTEXT = frozenset(
 
 
 class CheckId(StrEnum):
-    """The six checks of DESIGN.md section 5 (stable ids, in report order)."""
+    """The six checks of docs/architecture.md section 5 (stable ids, in report order)."""
 
     REQUIRED_ACCESS = "required-access"
     NO_PUBLIC_ACCESS = "no-public-access"
@@ -243,7 +243,7 @@ def _required(p: Parties) -> list[Expectation]:
     session = p.session_arn
     out: list[Expectation] = []
     if p.purpose is Purpose.S3:
-        # S3 SSE-KMS: PutObject needs GenerateDataKey, GetObject needs Decrypt (AWS-FACTS.md).
+        # S3 SSE-KMS: PutObject needs GenerateDataKey, GetObject needs Decrypt (docs/aws-notes.md).
         for action, why in (
             ("kms:GenerateDataKey", "S3 PutObject with SSE-KMS"),
             ("kms:Decrypt", "S3 GetObject of an SSE-KMS object"),

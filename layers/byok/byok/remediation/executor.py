@@ -70,12 +70,11 @@ class RemediationDeps:
                 raise InputError(f"{name}: required environment variable is not set")
             return env[name]
 
-        import boto3
-
         from byok.aws.errors import CLIENT_CONFIG
+        from byok.aws.sessions import default_session
         from byok.store import Store
 
-        session = boto3.session.Session()
+        session = default_session()
         return cls(
             store=Store(
                 required("ENVIRONMENTS_TABLE"),

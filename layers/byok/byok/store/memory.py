@@ -19,17 +19,7 @@ from typing import Any
 from byok.errors import InputError
 from byok.health import HealthFlag
 from byok.models import Environment, Purpose
-from byok.store import keys
-from byok.store.base import (
-    MUTABLE_FIELDS,
-    concurrent_change,
-    conflict_error,
-    not_registered,
-    now_iso,
-    same_key_twice,
-    stale_flag,
-    update_refused,
-)
+from byok.store import base, keys
 from byok.store.records import (
     AuditEntry,
     AuditRecord,
@@ -86,7 +76,7 @@ class MemoryStore:
 
     def register(self, env: Environment) -> None:
         if env.s3_key_arn == env.aurora_key_arn:
-            raise same_key_twice(env)
+            raise base.same_key_twice(env)
         with self._lock:
             clashes = {
                 purpose: (claim.environment_id, claim.purpose.value)
@@ -96,13 +86,13 @@ class MemoryStore:
             cluster = self._clusters.get((env.region, env.cluster_id))
             duplicate = self._meta(env.environment_id) is not None
             if duplicate or clashes or cluster is not None:
-                raise conflict_error(
+                raise base.conflict_error(
                     env,
                     duplicate_id=duplicate,
                     keys=clashes,
                     cluster_owner=cluster.environment_id if cluster else None,
                 )
-            self._partition(env.environment_id).meta = _Meta(env, now_iso())
+            self._partition(env.environment_id).meta = _Meta(env, base.now_iso())
             for purpose in (Purpose.S3, Purpose.AURORA):
                 arn = env.key_arn(purpose)
                 self._keys[arn] = KeyClaim(arn, purpose, env.environment_id)
@@ -111,16 +101,16 @@ class MemoryStore:
             )
 
     def update(self, current: Environment, new: Environment) -> None:
-        refused = update_refused(current, new)
+        refused = base.update_refused(current, new)
         if refused is not None:
             raise refused
-        if all(getattr(current, f) == getattr(new, f) for f in MUTABLE_FIELDS):
+        if all(getattr(current, f) == getattr(new, f) for f in base.MUTABLE_FIELDS):
             return
         env_id = new.environment_id
         with self._lock:
             meta = self._meta(env_id)
             if meta is None or meta.environment != current:
-                raise concurrent_change(env_id)
+                raise base.concurrent_change(env_id)
             clashes = {
                 purpose: (claim.environment_id, claim.purpose.value)
                 for purpose in (Purpose.S3, Purpose.AURORA)
@@ -130,7 +120,9 @@ class MemoryStore:
             cluster = self._clusters.get((new.region, new.cluster_id))
             owner = cluster.environment_id if cluster and cluster.environment_id != env_id else None
             if clashes or owner is not None:
-                raise conflict_error(new, duplicate_id=False, keys=clashes, cluster_owner=owner)
+                raise base.conflict_error(
+                    new, duplicate_id=False, keys=clashes, cluster_owner=owner
+                )
             for arn in (current.s3_key_arn, current.aurora_key_arn):
                 self._keys.pop(arn, None)
             self._clusters.pop((current.region, current.cluster_id), None)
@@ -163,7 +155,7 @@ class MemoryStore:
     def _registered(self, environment_id: str) -> _Meta:
         meta = self._meta(environment_id)
         if meta is None:
-            raise not_registered(environment_id)
+            raise base.not_registered(environment_id)
         return meta
 
     def get_environment(self, environment_id: str) -> Environment:
@@ -217,7 +209,7 @@ class MemoryStore:
             if current is not None and keys.time_key(current.checked_at) >= keys.time_key(
                 flag.checked_at
             ):
-                raise stale_flag(flag, current)
+                raise base.stale_flag(flag, current)
             slot.flag = stored_copy
 
     # ---- audit ----------------------------------------------------------------------------
@@ -228,7 +220,7 @@ class MemoryStore:
         record: AuditRecord | Mapping[str, Any],
         at: str | None = None,
     ) -> AuditEntry:
-        recorded_at = at or now_iso()
+        recorded_at = at or base.now_iso()
         body = _copy(dict(record) if isinstance(record, Mapping) else record.to_body())
         entry = AuditEntry(environment_id, keys.audit_sk(recorded_at), recorded_at, body)
         with self._lock:
@@ -254,7 +246,7 @@ class MemoryStore:
             if once_key in slot.once:
                 return False
             slot.once[once_key] = OnceMarker(
-                environment_id, once_key, _copy(dict(record)), now_iso()
+                environment_id, once_key, _copy(dict(record)), base.now_iso()
             )
             return True
 

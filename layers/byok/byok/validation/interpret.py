@@ -58,7 +58,8 @@ def reason_for_error(error: FactError) -> str | None:
 
 
 def expected_error(key_state: str, key_arn: str) -> str | None:
-    """The error a cryptographic call would get in this state (AWS-FACTS.md), as error context."""
+    """The error a cryptographic call would get in this state (docs/aws-notes.md), as error
+    context."""
     if key_state == "Disabled":
         return f"DisabledException: {key_arn} is disabled."
     if key_state in {"PendingDeletion", "PendingReplicaDeletion"}:
