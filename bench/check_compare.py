@@ -28,7 +28,9 @@ for _ in range(20):
     check_policy(case["policy"], *args)
 times = []
 for _ in range(runs):
-    t = time.perf_counter(); check_policy(case["policy"], *args); times.append(time.perf_counter() - t)
+    t = time.perf_counter()
+    check_policy(case["policy"], *args)
+    times.append(time.perf_counter() - t)
 print(json.dumps({"median_us": statistics.median(times) * 1e6}))
 """
 

@@ -58,7 +58,7 @@ VALUES = st.one_of(
     st.floats(allow_nan=False, allow_infinity=False, width=32),
     st.text(max_size=6),
 )  # fmt: skip
-OPERATOR_NAMES = sorted(OPERATORS) + ["Null"]
+OPERATOR_NAMES = [*sorted(OPERATORS), "Null"]
 
 
 @st.composite
