@@ -113,3 +113,34 @@ def test_null_flags_on_a_who_key_are_not_principal_names(ids) -> None:
     )
     report = check_policy(policy, "s3", ids.key, ids.role)
     assert report.verdict == "pass", report.to_text()
+
+
+def test_explain_says_a_cross_account_principal_needs_its_own_iam_allow(
+    ids, tmp_path: Path
+) -> None:
+    """A principal of another account named directly in a key policy still needs its own
+    account's IAM allow. IAM User Guide, "Cross-account policy evaluation logic"
+    (https://docs.aws.amazon.com/IAM/latest/UserGuide/reference_policies_evaluation-logic-cross-account.html).
+    ``explain`` also takes a session ARN as ``--principal``."""
+    policy = render_policy("s3", ids.key, ids.role, full=True)
+    path = tmp_path / "policy.json"
+    path.write_text(json.dumps(policy))
+    session = f"arn:aws:sts::{ids.platform}:assumed-role/byok-platform/byok-guard-acme"
+    cmd = [str(BYOK), "policy", "explain", "--policy", str(path), "--principal", session,
+           "--action", "kms:Decrypt", "--resource", ids.key,
+           "--context", "kms:ViaService=s3.eu-west-1.amazonaws.com"]  # fmt: skip
+    done = subprocess.run([*cmd, "--format", "json"], capture_output=True, text=True, check=False)
+    assert done.returncode == 0, done.stderr
+    result = json.loads(done.stdout)
+    assert result["decision"] == "allow"
+    assert result["statements"][0]["delegated"] is False
+    assert result["cross_account"] == {
+        "caller_account": ids.platform,
+        "resource_account": ids.customer,
+    }
+    text = subprocess.run(cmd, capture_output=True, text=True, check=False).stdout
+    assert "its own IAM policies must also allow" in text
+    # the customer's own principal: same account, nothing to add
+    cmd[cmd.index(session)] = f"arn:aws:iam::{ids.customer}:user/alice"
+    done = subprocess.run([*cmd, "--format", "json"], capture_output=True, text=True, check=False)
+    assert "cross_account" not in json.loads(done.stdout)

@@ -264,11 +264,29 @@ def cmd_explain(args: argparse.Namespace) -> int:
         policy, Request(principal, args.action, resource=resource, context=context)
     )
     result = evaluation.to_dict()
+    cross = _cross_account(evaluation, principal, resource)
+    if cross is not None:
+        result["cross_account"] = cross
     if args.format == "json":
         _print_json(result)
     else:
         _print_explain_text(result, principal, args.action, context)
     return 0
+
+
+def _cross_account(evaluation: Any, principal: str, resource: str | None) -> dict[str, str] | None:
+    """An allow for a caller of another account than the key's: IAM also needs the caller's own
+    account to allow it (IAM User Guide, "Cross-account policy evaluation logic"), whether the
+    key policy names the account (delegated) or the principal itself."""
+    from byok.policy.matching import parse_caller, split_arn
+
+    parts = split_arn(resource) if resource else None
+    caller = parse_caller(principal).account
+    if not evaluation.allowed or parts is None or not parts[4] or caller is None:
+        return None
+    if caller == parts[4]:
+        return None
+    return {"caller_account": caller, "resource_account": parts[4]}
 
 
 def _print_explain_text(
@@ -290,3 +308,9 @@ def _print_explain_text(
         label = s.get("label") or s.get("sid") or f"Statement[{s.get('index')}]"
         extra = " (delegated to the account's IAM policies)" if s.get("delegated") else ""
         print(f"  {str(s.get('effect', '')).upper():<6} {label}{extra}")
+    cross = result.get("cross_account")
+    if cross:
+        print(
+            f"cross-account: the caller's account {cross['caller_account']} is not the key's "
+            f"({cross['resource_account']}); its own IAM policies must also allow this request"
+        )

@@ -98,7 +98,7 @@ def _account_of(principal: str) -> str | None:
 
 
 def _narrowed_principal(raw: Mapping[str, Any], p: Parties) -> Any | None:
-    """The statement's principal without the platform / outsider entries, if anything is left
+    """The statement's principal with only the customer account's own AWS entries, if any
     (e.g. ``{"AWS": [customer root, platform role]}`` -> customer root); else None."""
     principal = raw.get("Principal")
     if not isinstance(principal, Mapping) or "NotPrincipal" in raw:
@@ -107,8 +107,7 @@ def _narrowed_principal(raw: Mapping[str, Any], p: Parties) -> Any | None:
     for kind, value in principal.items():
         values = [value] if isinstance(value, str) else list(value)
         if kind != "AWS":
-            kept[kind] = value
-            continue
+            continue  # services, federated and canonical users are not the customer's own
         mine = [v for v in values if v != "*" and _account_of(v) == p.customer_account]
         if mine:
             kept["AWS"] = mine[0] if len(mine) == 1 else mine
