@@ -221,7 +221,8 @@ POOLS: dict[str, list[Any]] = {
     "kms:viaservice": [None, VIA_S3, VIA_RDS, "s3.us-east-1.amazonaws.com", "oracle"],
     "kms:grantisforawsresource": [None, "true", "false"],
     "aws:securetransport": [None, "true", "false"],
-    "aws:principaltag/team": [None, "BLUE", "oracle"],
+    # case variants: StringEqualsIgnoreCase "red" and StringNotEquals "red" both hold for "RED"
+    "aws:principaltag/team": [None, "BLUE", "RED", "oracle"],
     "aws:principaltag/dept": [None, "blue", "red", "oracle"],
     "aws:multifactorauthage": [None, "0", "61", "4000"],
     "kms:grantoperations": [None, ["Decrypt"], ["Encrypt"], ["CreateGrant"],
