@@ -126,12 +126,12 @@ def test_register_bad_input_exit_2_names_field(
     assert aws.list_environments() == []
 
 
-def test_register_reused_key_exit_1(aws: Store, capsys: pytest.CaptureFixture[str]) -> None:
+def test_register_reused_key_exit_2(aws: Store, capsys: pytest.CaptureFixture[str]) -> None:
     assert run(capsys, *register_args(), "--no-validate")[0] == 0
     code, _, err = run(
         capsys, *register_args("other", **{"--aurora-key-arn": OTHER_KEY}), "--no-validate"
     )
-    assert code == 1
+    assert code == 2  # refused like bad input, the field named
     assert "s3_key_arn: key" in err and "already used by environment 'acme-prod'" in err
     assert [e.environment_id for e in aws.list_environments()] == ["acme-prod"]
 
@@ -294,7 +294,7 @@ def test_cli_process_against_moto_server() -> None:
         again = subprocess.run(
             [*byok, *args, "--no-validate"], env=env, capture_output=True, text=True, timeout=60
         )
-        assert again.returncode == 1
+        assert again.returncode == 2
         assert "environment_id: environment 'acme-prod' is already registered" in again.stderr
         listed = subprocess.run(
             [*byok, "env", "list", "--format", "json"],

@@ -73,7 +73,7 @@ def test_update_moves_claims_and_records_the_change(
     assert len(store.list_audit("acme-prod")) == 2
 
 
-def test_update_onto_a_claimed_key_exits_1_and_changes_nothing(
+def test_update_onto_a_claimed_key_exits_2_and_changes_nothing(
     store: Store, capsys: pytest.CaptureFixture[str]
 ) -> None:
     run(capsys, *register_args(), "--no-validate")
@@ -82,7 +82,7 @@ def test_update_onto_a_claimed_key_exits_1_and_changes_nothing(
     code, _, err = run(
         capsys, "env", "update", "acme-prod", "--aurora-key-arn", NEW_KEY, "--no-validate", *TABLES
     )
-    assert code == 1
+    assert code == 2  # refused like a registration onto a claimed key: the field is named
     assert err.startswith("byok: error: aurora_key_arn: key ") and "'other' as its s3 key" in err
     assert store.get_environment("acme-prod").aurora_key_arn == AURORA_KEY
     assert [a["type"] for a in store.list_audit("acme-prod")] == ["registered"]

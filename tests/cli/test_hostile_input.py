@@ -141,6 +141,19 @@ def test_a_key_with_a_newline_cannot_be_claimed_twice(
     assert table_items(store) == before
 
 
+def test_a_bucket_cannot_be_claimed_twice(store: Store, capsys: pytest.CaptureFixture[str]) -> None:
+    assert run(capsys, *register(), "--no-validate")[0] == 0
+    before = table_items(store)
+    other = {
+        "--s3-key-arn": S3_KEY.replace("1111-1111-1111", "3333-3333-3333"),
+        "--aurora-key-arn": AURORA_KEY.replace("2222-2222-2222", "4444-4444-4444"),
+        "--bucket": "acme-prod-data",
+    }
+    line = refused(capsys, "bucket", *register("globex", **other), "--no-validate")
+    assert "already used by environment 'acme-prod'" in line
+    assert table_items(store) == before
+
+
 def test_table_names_are_input(store: Store, capsys: pytest.CaptureFixture[str]) -> None:
     refused(capsys, "environments_table", "env", "list", "--environments-table", "x\n")
 

@@ -16,7 +16,13 @@ from moto import mock_aws
 from soak import examples
 from store_data import AUDIT_TABLE, ENV_TABLE, REGION, env, flag, key
 
-from byok.errors import ConflictError, InputError, NotFoundError, StaleWriteError
+from byok.errors import (
+    ConflictError,
+    InputError,
+    NotFoundError,
+    RegistrationConflict,
+    StaleWriteError,
+)
 from byok.models import Environment, HealthStatus
 from byok.store import (
     AuditKind,
@@ -111,15 +117,20 @@ def test_unknown_environment(store: Storage) -> None:
         (env("other", 2, 3), r"s3_key_arn: .* as its aurora key"),
         (env("other", 3, 4, cluster="acme-prod-db"), r"cluster_id: cluster acme-prod-db"),
         (env("acme-prod", 3, 4, cluster="x-db"), r"environment_id: environment 'acme-prod' is"),
+        (
+            env("other", 3, 4, bucket="acme-prod-data"),
+            r"^bucket: bucket acme-prod-data is already used by environment 'acme-prod'$",
+        ),
     ],
-    ids=["s3-as-s3", "s3-as-aurora", "aurora-as-s3", "cluster", "duplicate-id"],
+    ids=["s3-as-s3", "s3-as-aurora", "aurora-as-s3", "cluster", "duplicate-id", "bucket"],
 )
 def test_conflicts_are_refused_atomically(
     store: Storage, second: Environment, message: str
 ) -> None:
     store.register(env())
-    with pytest.raises(ConflictError, match=message):
+    with pytest.raises(RegistrationConflict, match=message) as info:
         store.register(second)
+    assert info.value.exit_code == 2  # refused like bad input: the field is named
     assert store.list_environments() == [env()]  # nothing of the refused environment was written
     assert store.environments_for_key(key(3)) == []
     assert store.environment_for_cluster(REGION, "x-db") is None
@@ -128,9 +139,10 @@ def test_conflicts_are_refused_atomically(
 def test_conflict_message_names_every_clash(store: Storage) -> None:
     store.register(env())
     with pytest.raises(ConflictError) as info:
-        store.register(env("other", 2, 1, cluster="acme-prod-db"))
+        store.register(env("other", 2, 1, cluster="acme-prod-db", bucket="acme-prod-data"))
     text = str(info.value)
     assert "s3_key_arn" in text and "aurora_key_arn" in text and "cluster_id" in text
+    assert "bucket: " in text
 
 
 def test_same_key_for_both_purposes_refused(store: Storage) -> None:
@@ -150,8 +162,9 @@ def test_deregister_frees_everything_but_the_audit(store: Storage) -> None:
     store.deregister("acme-prod")
     assert store.list_environments() == [] and store.environments_for_key(key(1)) == []
     assert len(store.list_audit("acme-prod")) == 1  # the audit trail outlives the environment
-    store.register(env("other", 1, 2, cluster="acme-prod-db"))  # keys are free again
-    store.register(env("acme-prod", 3, 4, cluster="new-db"))  # the id too, inheriting nothing
+    # keys, cluster and bucket are free again
+    store.register(env("other", 1, 2, cluster="acme-prod-db", bucket="acme-prod-data"))
+    store.register(env("acme-prod", 3, 4, cluster="new-db", bucket="new-data"))  # the id too
     assert not store.once_claimed("acme-prod", "pause-writes")
     assert store.get_flag("acme-prod") is None
     assert store.pending_event("acme-prod") is None
@@ -215,6 +228,17 @@ def test_update_onto_a_taken_key_or_cluster_changes_nothing(
     assert store.get_environment("acme-prod") == old
     assert store.environments_for_key(key(1)) == [old]
     assert store.environment_for_cluster(REGION, "acme-prod-db") == old
+
+
+def test_update_onto_a_taken_bucket_changes_nothing(store: Storage) -> None:
+    old = env()
+    store.register(old)
+    store.register(env("other", 3, 4))
+    with pytest.raises(RegistrationConflict, match=r"^bucket: bucket other-data .* 'other'$"):
+        store.update(old, _changed(old, bucket="other-data"))
+    assert store.get_environment("acme-prod") == old
+    store.update(old, _changed(old, bucket="acme-prod-2"))  # the old bucket is released
+    store.register(env("third", 5, 6, bucket="acme-prod-data"))
 
 
 def test_update_from_a_stale_read_or_of_the_identity_is_refused(store: Storage) -> None:

@@ -77,6 +77,7 @@ def test_item_layout(store: Store) -> None:
         (f"KEY#{key(1)}", "POLICY"),
         (f"KEY#{key(2)}", "CLAIM"),
         (f"CLUSTER#{REGION}#acme-prod-db", "CLAIM"),
+        ("BUCKET#aws#acme-prod-data", "CLAIM"),
     }
     rec = store.append_audit("acme-prod", {"n": 1}, at="2026-11-25T04:00:01Z")
     assert rec.sk.startswith(time_key("2026-11-25T04:00:01Z") + "#")

@@ -14,14 +14,16 @@ def key(n: int) -> str:
     return f"arn:aws:kms:{REGION}:{ACCOUNT}:key/{n:08d}-1111-2222-3333-444444444444"
 
 
-def env(env_id: str = "acme-prod", s3: int = 1, aurora: int = 2, cluster: str = "") -> Environment:
+def env(
+    env_id: str = "acme-prod", s3: int = 1, aurora: int = 2, cluster: str = "", bucket: str = ""
+) -> Environment:
     return Environment.create(
         environment_id=env_id,
         customer_account=ACCOUNT,
         region=REGION,
         s3_key_arn=key(s3),
         aurora_key_arn=key(aurora),
-        bucket=f"{env_id}-data",
+        bucket=bucket or f"{env_id}-data",
         cluster_id=cluster or f"{env_id}-db",
     )
 

@@ -77,6 +77,13 @@ class ConflictError(ByokError):
         self.stored = stored
 
 
+class RegistrationConflict(ConflictError):
+    """A registration that would give one key, cluster, bucket or id to two environments:
+    refused like bad input (exit 2, the field named), since the same request can never pass."""
+
+    exit_code = 2
+
+
 class NotFoundError(ByokError):
     code = "NOT_FOUND"
 

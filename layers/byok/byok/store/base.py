@@ -14,7 +14,13 @@ from collections.abc import Mapping
 from datetime import UTC, datetime
 from typing import Any, Protocol, runtime_checkable
 
-from byok.errors import ConflictError, InputError, NotFoundError, StaleWriteError
+from byok.errors import (
+    ConflictError,
+    InputError,
+    NotFoundError,
+    RegistrationConflict,
+    StaleWriteError,
+)
 from byok.health import HealthFlag
 from byok.models import Environment, Purpose
 from byok.store.records import (
@@ -137,8 +143,8 @@ def not_registered(environment_id: str) -> NotFoundError:
     return NotFoundError(f"environment_id: no environment {environment_id!r} is registered")
 
 
-def same_key_twice(env: Environment) -> ConflictError:
-    return ConflictError(
+def same_key_twice(env: Environment) -> RegistrationConflict:
+    return RegistrationConflict(
         f"aurora_key_arn: key {env.aurora_key_arn} is also the s3 key of environment "
         f"{env.environment_id!r} (one key per purpose)"
     )
@@ -150,8 +156,9 @@ def conflict_error(
     duplicate_id: bool,
     keys: Mapping[Purpose, tuple[str, str]],
     cluster_owner: str | None,
-) -> ConflictError:
-    """Why a registration was refused: every clash, by field.
+    bucket_owner: str | None = None,
+) -> RegistrationConflict:
+    """Why a registration (or an update) was refused: every clash, by field.
 
     ``keys``: purpose of the new environment -> (owner environment, purpose it uses the key for).
     """
@@ -170,7 +177,11 @@ def conflict_error(
             f"cluster_id: cluster {env.cluster_id} in {env.region} is already used by "
             f"environment {cluster_owner!r}"
         )
-    return ConflictError("; ".join(problems))
+    if bucket_owner is not None:
+        problems.append(
+            f"bucket: bucket {env.bucket} is already used by environment {bucket_owner!r}"
+        )
+    return RegistrationConflict("; ".join(problems))
 
 
 def update_refused(current: Environment, new: Environment) -> InputError | ConflictError | None:

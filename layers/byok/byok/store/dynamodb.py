@@ -24,6 +24,7 @@ from byok.errors import (
     TransientError,
 )
 from byok.health import HealthFlag
+from byok.identifiers import partition_for
 from byok.models import Environment, Purpose
 from byok.permissions import Resource, declare
 from byok.store import keys
@@ -138,11 +139,11 @@ class DynamoDBStore:
     # ---- environments ---------------------------------------------------------------------
 
     def register(self, env: Environment) -> None:
-        """Store ``env`` and claim its two keys and its cluster, all or nothing.
+        """Store ``env`` and claim its two keys, its cluster and its bucket, all or nothing.
 
         One transaction with ``attribute_not_exists(pk)`` on every item: a duplicate id, a key
-        used by any environment (for either purpose) or a cluster already claimed cancels the
-        whole transaction, so no partial registration is ever left behind.
+        used by any environment (for either purpose), a cluster or a bucket already claimed
+        cancels the whole transaction, so no partial registration is ever left behind.
         """
         if env.s3_key_arn == env.aurora_key_arn:
             raise same_key_twice(env)
@@ -189,7 +190,7 @@ class DynamoDBStore:
         from byok.aws.errors import TRANSIENT_CODES
 
         reasons = (exc.response.get("CancellationReasons") or [])[offset:]
-        duplicate, clashes, cluster_owner = False, {}, None
+        duplicate, clashes, cluster_owner, bucket_owner = False, {}, None, None
         for row, reason in zip(rows, reasons, strict=False):
             if reason.get("Code") != "ConditionalCheckFailed":
                 continue
@@ -200,11 +201,17 @@ class DynamoDBStore:
                 duplicate = True
             elif row["kind"] == "cluster_claim":
                 cluster_owner = owner
+            elif row["kind"] == "bucket_claim":
+                bucket_owner = owner
             else:
                 clashes[Purpose(row["purpose"])] = (owner, str(old.get("purpose", "?")))
-        if duplicate or clashes or cluster_owner is not None:
+        if duplicate or clashes or cluster_owner is not None or bucket_owner is not None:
             return conflict_error(
-                env, duplicate_id=duplicate, keys=clashes, cluster_owner=cluster_owner
+                env,
+                duplicate_id=duplicate,
+                keys=clashes,
+                cluster_owner=cluster_owner,
+                bucket_owner=bucket_owner,
             )
         codes = sorted({r.get("Code") for r in reasons if r.get("Code") not in (None, "None")})
         if set(codes) & TRANSIENT_CODES or "TransactionConflict" in codes:
@@ -312,6 +319,7 @@ class DynamoDBStore:
             keys.key_pk(env.s3_key_arn),
             keys.key_pk(env.aurora_key_arn),
             keys.cluster_pk(env.region, env.cluster_id),
+            keys.bucket_pk(partition_for(env.region), env.bucket),
         ]
         items: list[dict[str, Any]] = [
             {
@@ -652,7 +660,8 @@ class DynamoDBStore:
 
 
 def _claim_rows(env: Environment) -> dict[str, dict[str, Any]]:
-    """The claim items of an environment (its two keys, its cluster), by partition key."""
+    """The claim items of an environment (its two keys, its cluster, its bucket), by partition
+    key."""
     rows = [
         *(
             {
@@ -671,6 +680,14 @@ def _claim_rows(env: Environment) -> dict[str, dict[str, Any]]:
             "kind": "cluster_claim",
             "region": env.region,
             "cluster_id": env.cluster_id,
+            "environment_id": env.environment_id,
+        },
+        {
+            "pk": keys.bucket_pk(partition_for(env.region), env.bucket),
+            "sk": keys.CLAIM,
+            "kind": "bucket_claim",
+            "partition": partition_for(env.region),
+            "bucket": env.bucket,
             "environment_id": env.environment_id,
         },
     ]

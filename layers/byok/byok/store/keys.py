@@ -13,6 +13,8 @@ changed, here alone. Table layout (``create_tables`` and ``template.yaml`` decla
         KEY#<key arn>                CLAIM        which environment (and purpose) owns a key
         KEY#<key arn>                POLICY       the newest key policy a PutKeyPolicy event carried
         CLUSTER#<region>#<cluster>   CLAIM        which environment owns an Aurora cluster
+        BUCKET#<partition>#<bucket>  CLAIM        which environment owns an S3 bucket (bucket
+                                                  names are unique within a partition)
     audit         pk = ENV#<id> (S, HASH), sk = <fixed-width UTC time>#<uuid> (S, RANGE)
     idempotency   id (S, HASH), TTL on ``expiration`` (Powertools defaults)
 """
@@ -34,6 +36,7 @@ __all__ = [
     "OUTBOX",
     "POLICY",
     "audit_sk",
+    "bucket_pk",
     "cluster_pk",
     "env_pk",
     "key_pk",
@@ -60,6 +63,10 @@ def key_pk(key_arn: str) -> str:
 
 def cluster_pk(region: str, cluster_id: str) -> str:
     return f"CLUSTER#{region}#{cluster_id}"
+
+
+def bucket_pk(partition: str, bucket: str) -> str:
+    return f"BUCKET#{partition}#{bucket}"
 
 
 def once_sk(once_key: str) -> str:

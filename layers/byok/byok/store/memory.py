@@ -18,11 +18,13 @@ from typing import Any
 
 from byok.errors import InputError
 from byok.health import HealthFlag
+from byok.identifiers import partition_for
 from byok.models import Environment, Purpose
 from byok.store import base, keys
 from byok.store.records import (
     AuditEntry,
     AuditRecord,
+    BucketClaim,
     ClusterClaim,
     EnvironmentState,
     KeyClaim,
@@ -69,6 +71,7 @@ class MemoryStore:
         self._partitions: dict[str, _Partition] = {}
         self._keys: dict[str, KeyClaim] = {}
         self._clusters: dict[tuple[str, str], ClusterClaim] = {}
+        self._buckets: dict[tuple[str, str], BucketClaim] = {}
         self._audit: dict[str, list[AuditEntry]] = {}
         self._policies: dict[str, RememberedPolicy] = {}
 
@@ -84,13 +87,16 @@ class MemoryStore:
                 if (claim := self._keys.get(env.key_arn(purpose))) is not None
             }
             cluster = self._clusters.get((env.region, env.cluster_id))
+            bucket_key = (partition_for(env.region), env.bucket)
+            bucket = self._buckets.get(bucket_key)
             duplicate = self._meta(env.environment_id) is not None
-            if duplicate or clashes or cluster is not None:
+            if duplicate or clashes or cluster is not None or bucket is not None:
                 raise base.conflict_error(
                     env,
                     duplicate_id=duplicate,
                     keys=clashes,
                     cluster_owner=cluster.environment_id if cluster else None,
+                    bucket_owner=bucket.environment_id if bucket else None,
                 )
             self._partition(env.environment_id).meta = _Meta(env, base.now_iso())
             for purpose in (Purpose.S3, Purpose.AURORA):
@@ -99,6 +105,7 @@ class MemoryStore:
             self._clusters[(env.region, env.cluster_id)] = ClusterClaim(
                 env.region, env.cluster_id, env.environment_id
             )
+            self._buckets[bucket_key] = BucketClaim(*bucket_key, env.environment_id)
 
     def update(self, current: Environment, new: Environment) -> None:
         refused = base.update_refused(current, new)
@@ -119,13 +126,24 @@ class MemoryStore:
             }
             cluster = self._clusters.get((new.region, new.cluster_id))
             owner = cluster.environment_id if cluster and cluster.environment_id != env_id else None
-            if clashes or owner is not None:
+            new_bucket = (partition_for(new.region), new.bucket)
+            bucket = self._buckets.get(new_bucket)
+            bucket_owner = (
+                bucket.environment_id if bucket and bucket.environment_id != env_id else None
+            )
+            if clashes or owner is not None or bucket_owner is not None:
                 raise base.conflict_error(
-                    new, duplicate_id=False, keys=clashes, cluster_owner=owner
+                    new,
+                    duplicate_id=False,
+                    keys=clashes,
+                    cluster_owner=owner,
+                    bucket_owner=bucket_owner,
                 )
             for arn in (current.s3_key_arn, current.aurora_key_arn):
                 self._keys.pop(arn, None)
             self._clusters.pop((current.region, current.cluster_id), None)
+            self._buckets.pop((partition_for(current.region), current.bucket), None)
+            self._buckets[new_bucket] = BucketClaim(*new_bucket, env_id)
             for purpose in (Purpose.S3, Purpose.AURORA):
                 arn = new.key_arn(purpose)
                 self._keys[arn] = KeyClaim(arn, purpose, env_id)
@@ -144,6 +162,10 @@ class MemoryStore:
             where = (env.region, env.cluster_id)
             if (owner := self._clusters.get(where)) and owner.environment_id == environment_id:
                 del self._clusters[where]
+            bucket_key = (partition_for(env.region), env.bucket)
+            claim = self._buckets.get(bucket_key)
+            if claim and claim.environment_id == environment_id:
+                del self._buckets[bucket_key]
 
     def _partition(self, environment_id: str) -> _Partition:
         return self._partitions.setdefault(environment_id, _Partition())

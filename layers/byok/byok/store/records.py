@@ -21,6 +21,7 @@ __all__ = [
     "AuditEntry",
     "AuditKind",
     "AuditRecord",
+    "BucketClaim",
     "ClusterClaim",
     "DeregisteredRecord",
     "EnvironmentState",
@@ -51,6 +52,15 @@ class ClusterClaim:
 
     region: str
     cluster_id: str
+    environment_id: str
+
+
+@dataclass(frozen=True, slots=True)
+class BucketClaim:
+    """An S3 bucket belongs to one environment (bucket names are unique within a partition)."""
+
+    partition: str
+    bucket: str
     environment_id: str
 
 
