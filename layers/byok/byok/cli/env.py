@@ -7,7 +7,8 @@ Tables come from ``--environments-table`` / ``--audit-table``, else ``ENVIRONMEN
 Validation goes through ``byok.service.validate_environment`` (imported only when a subcommand
 needs it), the same code path the Lambda functions use, so a CLI check and an event-driven check
 can never disagree. Exit codes: 0 success (and a healthy / at-risk validation), 1 failure
-(conflict, key unusable, unknown), 2 bad input naming the field.
+(key unusable, unknown, an AWS error), 2 bad input naming the field, including a registration
+that would give a key, cluster, bucket or id already claimed to a second environment.
 """
 
 from __future__ import annotations
