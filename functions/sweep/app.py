@@ -2,9 +2,11 @@
 
 Events are best effort (docs/aws-notes.md); the sweep re-checks every environment on a schedule
 through the validate queue (partial batch failures, DLQ), so a lost event costs at most one
-period. Thin: ``byok.service.run_sweep`` does the work, stamping each message with the schedule
-event as its trigger; this only wires Powertools and reports the count. A ``TransientError`` is
-raised (Lambda retries, then the failure destination keeps the event).
+period. Thin: ``byok.events.envelopes.schedule_event`` accepts only the schedule's "Scheduled
+Event" (anything else: a structured error, ``InvalidEvents``, nothing enqueued), then
+``byok.service.run_sweep`` does the work with a fresh schedule trigger carrying nothing of the
+event but its validated id. A ``TransientError`` is raised (Lambda retries, then the failure
+destination keeps the event).
 """
 
 from __future__ import annotations
@@ -16,11 +18,10 @@ from aws_lambda_powertools import Logger, Metrics, Tracer
 
 from byok import lambda_support as support
 from byok.errors import ByokError, EventError
+from byok.events.envelopes import schedule_event
 
 if TYPE_CHECKING:
     from aws_lambda_powertools.utilities.typing import LambdaContext
-
-    from byok.models import Trigger
 
 logger = Logger()
 tracer = Tracer()
@@ -31,26 +32,18 @@ metrics = Metrics()
 _deps = support.cached_deps(support.service_deps)
 
 
-def _trigger(event: Mapping[str, Any]) -> Trigger | None:
-    """The schedule event as the messages' trigger; an odd one still sweeps (fresh trigger):
-    the sweep is the safety net and must not depend on the event's shape."""
-    from byok.events import normalise
-
-    try:
-        return normalise(event)
-    except EventError as exc:
-        logger.warning("schedule event not understood", extra={"error": exc.to_dict()})
-        return None
-
-
 @support.lambda_entry(logger, tracer, metrics)
 def handler(event: Mapping[str, Any], context: LambdaContext) -> dict[str, Any]:
-    from byok.service import run_sweep
+    from byok.service import run_sweep, schedule_trigger
 
     event_id = support.event_id(event)
+    try:  # only the schedule's own event: anything else is answered, nothing is enqueued
+        schedule = schedule_event(event)
+    except EventError as exc:
+        return support.INVALID_EVENT.handle(exc, logger, metrics, event_id=event_id)
     deps = _deps()  # outside the try: a misconfigured function fails loudly (Errors alarm)
-    try:
-        enqueued = run_sweep(deps, _trigger(event))
+    try:  # a fresh trigger: nothing of the incoming event but its validated id is sent on
+        enqueued = run_sweep(deps, schedule_trigger(deps.clock(), schedule.event_id))
     except ByokError as exc:  # retryable: raised again (Lambda retries, then the DLQ)
         return support.FAILED_SWEEP.handle(exc, logger, event_id=event_id)
     support.add_counts(metrics, {"SweepEnqueued": enqueued})

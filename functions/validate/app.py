@@ -17,7 +17,8 @@ from aws_lambda_powertools import Logger, Metrics, Tracer
 from aws_lambda_powertools.utilities import batch
 
 from byok import lambda_support as support
-from byok.errors import ByokError
+from byok.errors import ByokError, EventError
+from byok.events.envelopes import sqs_batch
 
 if TYPE_CHECKING:
     from aws_lambda_powertools.utilities.data_classes.sqs_event import SQSRecord
@@ -53,6 +54,10 @@ def record_handler(record: SQSRecord) -> dict[str, Any]:
 
 @support.lambda_entry(logger, tracer, metrics)
 def handler(event: Mapping[str, Any], context: LambdaContext) -> dict[str, Any]:
+    try:  # only an SQS batch; each body is checked against the message schema in the service
+        sqs_batch(event)
+    except EventError as exc:
+        return support.INVALID_EVENT.handle(exc, logger, metrics)
     return batch.process_partial_response(
         event=event, record_handler=record_handler, processor=processor, context=context
     )

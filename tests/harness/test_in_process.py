@@ -11,62 +11,25 @@ from typing import Any
 
 import byok_world as bw
 import pytest
-from byok_world import World, build_world
-from harness_world import EVENTS, notification_topic
-from local_invoke import invoke_in_process, load_handler_module
-from moto import mock_aws
+from byok_world import World
+from harness_world import EVENTS
+from in_process import emf_metrics, in_process_world, run
 
-import byok_emulator
 from byok.health import HealthFlag
 from byok.models import HealthStatus
-from byok_emulator import sam_template
-
-TEMPLATE = sam_template.load()
-SPECS = sam_template.functions(TEMPLATE)
 
 
 @pytest.fixture
 def world(monkeypatch: pytest.MonkeyPatch) -> Iterator[World]:
-    with mock_aws(), byok_emulator.behaviour():
-        world = build_world()
-        resolver = sam_template.Resolver(
-            TEMPLATE,
-            {"PlatformRoleArn": bw.ROLE_ARN, "CustomerAccountIds": bw.CUSTOMER},
-            refs={
-                "EnvironmentsTable": bw.ENVIRONMENTS_TABLE,
-                "AuditTable": bw.AUDIT_TABLE,
-                "IdempotencyTable": bw.IDEMPOTENCY_TABLE,
-                "ValidateQueue": world.validate_queue_url,
-                "NotificationTopic": notification_topic(world.platform),
-            },
-        )
-        creds = world.platform.get_credentials().get_frozen_credentials()
-        monkeypatch.setenv("AWS_ACCESS_KEY_ID", creds.access_key)
-        monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", creds.secret_key)
-        monkeypatch.setenv("AWS_SESSION_TOKEN", creds.token)
-        for spec in SPECS.values():
-            for name, value in spec.environment.items():
-                if name != "POWERTOOLS_SERVICE_NAME":
-                    monkeypatch.setenv(name, str(resolver.resolve(value)))
+    with in_process_world(monkeypatch) as world:
         yield world
 
 
 def _run(function: str, event: Any, monkeypatch: pytest.MonkeyPatch) -> Any:
-    spec = SPECS[function]
-    monkeypatch.setenv("POWERTOOLS_SERVICE_NAME", function)
-    return invoke_in_process(load_handler_module(spec), spec, event)
+    return run(function, event, monkeypatch)
 
 
-def _metrics(out: str) -> dict[str, float]:
-    """Powertools EMF lines printed by ``log_metrics``: metric name -> value."""
-    found: dict[str, float] = {}
-    for line in out.splitlines():
-        if line.startswith("{") and '"_aws"' in line:
-            record = json.loads(line)
-            for spec in record["_aws"]["CloudWatchMetrics"][0]["Metrics"]:
-                value = record[spec["Name"]]
-                found[spec["Name"]] = sum(value) if isinstance(value, list) else value
-    return found
+_metrics = emf_metrics
 
 
 def _sample(name: str, world: World) -> Any:

@@ -94,3 +94,20 @@ def test_sqs_and_s3_payloads_are_named() -> None:
         normalise({"Records": [{"eventSource": "aws:s3", "s3": {}}]})
     with pytest.raises(EventError, match=r"^event: this is a bare CloudTrail record"):
         normalise({"eventVersion": "1.08", "eventName": "DisableKey"})
+
+
+def test_decoded_events_are_bounded_before_normalise_walks_them() -> None:
+    """EventBridge accepts 1,000 levels; a trigger carrying such evidence used to end in a
+    RecursionError when it was hashed or sent on."""
+    from event_samples import load
+
+    event = load("rotate_key_service_event")
+    deep: object = 1
+    for _ in range(995):
+        deep = {"a": deep}
+    event["detail"]["serviceEventDetails"] = {"x": deep}
+    with pytest.raises(EventError, match=r"^event: nested deeper than 64 levels$"):
+        normalise(event)
+    event["detail"]["serviceEventDetails"] = {"x": "y" * 300_000}
+    with pytest.raises(EventError, match=r"^event: larger than the 262144-byte limit$"):
+        normalise(event)

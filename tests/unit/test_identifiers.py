@@ -228,3 +228,11 @@ def test_environment_id_and_table_names() -> None:
     assert validate_table_name("byok-environments") == "byok-environments"
     with pytest.raises(InputError, match=r"^table: "):
         validate_table_name("t")
+
+
+def test_arns_are_bounded() -> None:
+    long_arn = "arn:aws:events:eu-west-1:444455556666:rule/" + "x" * 3000
+    with pytest.raises(InputError, match=r"^arn: an ARN is at most 2048 characters"):
+        validate_arn(long_arn)
+    with pytest.raises(InputError, match=r"^role_arn: an ARN is at most 2048"):
+        RoleArn.parse("arn:aws:iam::444455556666:role/" + "p/" * 1100 + "x")

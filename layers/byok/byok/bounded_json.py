@@ -181,6 +181,18 @@ def depth_of(value: Any, limit: int = MAX_DEPTH) -> int:
     return deepest
 
 
+def check_value(
+    value: Any, *, limit: int, field: str, error: type[InputError] = InputError
+) -> None:
+    """Refuse an already-decoded value nested deeper than ``MAX_DEPTH`` or larger than ``limit``
+    bytes as compact JSON (Lambda hands events over parsed: EventBridge itself accepts 1,000
+    levels, more than anything downstream should have to recurse through)."""
+    if depth_of(value) > MAX_DEPTH:
+        raise error(f"{field}: nested deeper than {MAX_DEPTH} levels")
+    if dumps_size(value) > limit:
+        raise error(f"{field}: larger than the {limit}-byte limit")
+
+
 def dumps_size(value: Any) -> int:
     """Bytes of ``value`` as compact JSON (for size limits on parsed values)."""
     return len(

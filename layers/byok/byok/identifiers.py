@@ -50,6 +50,8 @@ ENV_ID_RE: Final = re.compile(r"[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?", _A)
 BUCKET_RE: Final = re.compile(r"[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]", _A)
 CLUSTER_ID_RE: Final = re.compile(r"[A-Za-z](?:[A-Za-z0-9]|-(?!-)){0,62}", _A)
 TABLE_NAME_RE: Final = re.compile(r"[A-Za-z0-9_.-]{3,255}", _A)
+#: longest ARN accepted (IAM and KMS ARNs stay far below; 2048 is the usual API limit)
+ARN_MAX: Final = 2048
 _IP_ADDRESS_RE: Final = re.compile(r"[0-9]{1,3}(?:\.[0-9]{1,3}){3}", _A)
 
 #: S3 general purpose bucket naming rules: reserved prefixes and suffixes
@@ -180,6 +182,8 @@ def validate_table_name(value: object, field: str = "table") -> str:
 
 def _arn_parts(value: object, field: str, service: str, expected: str) -> list[str]:
     text = _text(value, field, expected)
+    if len(text) > ARN_MAX:
+        raise InputError(f"{field}: an ARN is at most {ARN_MAX} characters, got {quote(value)}")
     if not text.isascii() or not text.isprintable() or any(c.isspace() for c in text):
         raise InputError(
             f"{field}: expected {expected}; ARNs are printable ASCII without spaces, "
@@ -347,8 +351,6 @@ class AssumedRoleArn:
         )
 
 
-#: longest ARN accepted (IAM and KMS ARNs stay far below; 2048 is the usual API limit)
-ARN_MAX: Final = 2048
 #: the service part of an ARN (``kms``, ``iam``, ``s3``...)
 _SERVICE_RE: Final = re.compile(r"[a-z0-9][a-z0-9-]{0,62}", _A)
 

@@ -10,6 +10,7 @@ Powertools objects are passed in, not imported here, so this module stays import
 from __future__ import annotations
 
 import os
+import re
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from functools import cache
@@ -160,10 +161,15 @@ def lambda_entry(logger: Any, tracer: Any, metrics: Any) -> Callable[[F], F]:
     return wrap
 
 
+_EVENT_ID_RE: Final = re.compile(r"[A-Za-z0-9._:-]{1,128}", re.ASCII)
+
+
 def event_id(event: object) -> str | None:
-    """The EventBridge ``id`` of an event, for logs and answers (None when there is none)."""
+    """The EventBridge ``id`` of an event, for logs and answers: None when there is none, or
+    when it is not a plain short id (the event is not trusted yet; a huge or odd ``id`` never
+    reaches a log line or an answer)."""
     value = event.get("id") if isinstance(event, Mapping) else None
-    return value if isinstance(value, str) else None
+    return value if isinstance(value, str) and _EVENT_ID_RE.fullmatch(value) else None
 
 
 def add_counts(metrics: _Metrics, counts: Mapping[str, float]) -> None:

@@ -326,9 +326,7 @@ def run_sweep(deps: Deps, trigger: Trigger | None = None) -> int:
             }
             for i, env in enumerate(batch)
         ]
-        answer = deps.sqs.send_message_batch(
-            QueueUrl=deps.settings.validate_queue_url, Entries=entries
-        )
+        answer = _send_batch(deps, entries)
         failed = answer.get("Failed") or []
         if failed:
             raise TransientError(
@@ -340,21 +338,12 @@ def run_sweep(deps: Deps, trigger: Trigger | None = None) -> int:
 
 
 def process_validate_message(body: Mapping[str, Any] | str, deps: Deps) -> Outcome:
-    """Validate the environment a sweep (or any producer) asked for in one SQS message body."""
-    if isinstance(body, str):
-        try:
-            body = json.loads(body)
-        except json.JSONDecodeError as exc:
-            raise EventError(f"body: expected JSON, got {body[:60]!r} ({exc.msg})") from None
-    if not isinstance(body, Mapping):
-        raise EventError(f"body: expected an object, got {type(body).__name__}")
-    env_id = validate_environment_id(body.get("environment_id"), "body.environment_id")
-    trigger = None
-    if body.get("trigger") is not None:
-        from byok.events import trigger_from_dict
+    """Validate the environment one SQS message body names; a body without the message schema
+    (``byok.events.envelopes.validate_message``) is an ``EventError`` and validates nothing."""
+    from byok.events.envelopes import validate_message
 
-        trigger = trigger_from_dict(body["trigger"], "body.trigger")
-    return validate_environment(env_id, trigger, deps)
+    message = validate_message(body)
+    return validate_environment(message.environment_id, message.trigger, deps)
 
 
 # ---- helpers ----------------------------------------------------------------------------------
@@ -406,6 +395,20 @@ def _shared_with(env: Environment, deps: Deps) -> dict[Purpose, tuple[str, ...]]
         ]
         shared[purpose] = tuple(others)
     return shared
+
+
+def _send_batch(deps: Deps, entries: list[dict[str, str]]) -> Mapping[str, Any]:
+    """``SendMessageBatch``, its failures classified like every AWS call (never a raw error)."""
+    try:
+        return dict(
+            deps.sqs.send_message_batch(QueueUrl=deps.settings.validate_queue_url, Entries=entries)
+        )
+    except Exception as exc:
+        from byok.aws.errors import classify
+
+        fact = classify(exc, "SendMessageBatch")
+        error = TransientError if fact.transient else ByokError
+        raise error(f"send_message_batch: {fact.code}: {fact.message}") from exc
 
 
 def _batches(items: Iterable[Environment], size: int) -> Iterable[list[Environment]]:

@@ -49,6 +49,7 @@ def test_schedule_event_keeps_only_id_time_and_rule() -> None:
         (load("disable_key"), r'^detail-type: expected "Scheduled Event" from "aws.events"'),
         ({**_schedule(), "detail": {"huge": "x"}}, r"^detail.huge: not an accepted field"),
         ({**_schedule(), "id": "a\nb"}, r"^id: contains characters"),
+        ({**_schedule(), "id": "ab\n"}, r"^id: contains characters"),
         ({**_schedule(), "resources": ["x" * 5000]}, r"^resources\[0\]: "),
         ({**_schedule(), "resources": ["arn:aws:events:x"] * 6}, r"^resources: too many entries"),
         ({**_schedule(), "account": "\uff11" * 12}, r"^account: expected a 12-digit"),

@@ -47,7 +47,7 @@ def test_bad_configuration_names_the_variable(override, field):
 
 def test_validate_message_boundary_errors_name_the_field():
     deps = Deps.from_environment(ENV)
-    with pytest.raises(EventError, match=r"^body: expected JSON"):
+    with pytest.raises(EventError, match=r"^body: not valid JSON"):
         process_validate_message("{not json", deps)
     with pytest.raises(InputError, match=r"^body.environment_id: "):
         process_validate_message({"environment_id": "Not Valid"}, deps)

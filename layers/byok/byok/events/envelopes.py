@@ -128,11 +128,7 @@ class ValidateMessage:
 
 
 def _bounded(value: object, field: str, limit: int) -> None:
-    """Refuse a decoded value nested too deep or too large (Lambda hands events over parsed)."""
-    if bounded_json.depth_of(value) > bounded_json.MAX_DEPTH:
-        raise EventError(f"{field}: nested deeper than {bounded_json.MAX_DEPTH} levels")
-    if bounded_json.dumps_size(value) > limit:
-        raise EventError(f"{field}: larger than the {limit}-byte limit")
+    bounded_json.check_value(value, limit=limit, field=field, error=EventError)
 
 
 def _envelope(event: object, accepted: tuple[tuple[str, str], ...]) -> _EnvelopeModel:

@@ -14,6 +14,7 @@ from typing import Any
 
 from pydantic import BaseModel, ValidationError
 
+from byok import bounded_json
 from byok.errors import EventError, InputError
 from byok.events import _fields as f
 from byok.events import cloudtrail, sources
@@ -133,6 +134,8 @@ def is_ignorable(event: Mapping[str, Any]) -> str | None:
 def _parse(event: object) -> tuple[EventShape, Envelope, Any]:
     if not isinstance(event, Mapping):
         raise EventError(f"event: expected a JSON object, got {f.short(event)}")
+    # before anything walks it: nothing downstream recurses through more than MAX_DEPTH levels
+    bounded_json.check_value(event, limit=bounded_json.EVENT_LIMIT, field="event", error=EventError)
     foreign = foreign_payload(event)
     if foreign is not None:
         raise EventError(foreign)

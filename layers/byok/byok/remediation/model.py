@@ -8,7 +8,7 @@ from datetime import datetime
 from enum import StrEnum
 from typing import Any
 
-from byok.errors import EventError, InputError
+from byok.errors import EventError, InputError, quote
 from byok.identifiers import validate_environment_id
 from byok.models import Environment, HealthStatus
 
@@ -126,7 +126,7 @@ def _status(value: object, field_name: str) -> HealthStatus:
         return HealthStatus(str(value))
     except ValueError:
         allowed = ", ".join(s.value for s in HealthStatus)
-        raise EventError(f"{field_name}: expected one of {allowed}, got {value!r}") from None
+        raise EventError(f"{field_name}: expected one of {allowed}, got {quote(value)}") from None
 
 
 def _strings(value: object, field_name: str) -> tuple[str, ...]:
