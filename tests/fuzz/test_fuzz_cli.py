@@ -207,9 +207,9 @@ def test_env_register(
 
 
 @pytest.mark.property
-@fuzz(30)
+@pytest.mark.parametrize("command", ["list", "show", "validate", "incidents"])
+@fuzz(12)
 @given(
-    command=st.sampled_from(["list", "show", "validate", "incidents"]),
     env_id=text_like("acme-prod"),
     table=text_like("f-env"),
     role=st.none() | text_like(ROLE),
