@@ -192,6 +192,8 @@ def snapshot(store: Store) -> list[Any]:
 def test_env_register(
     registry, capsys, env_id, account, region, s3, aurora, bucket, cluster, role
 ) -> None:
+    for env in registry.list_environments():  # the update / deregister tests leave the base one
+        registry.deregister(env.environment_id)
     before = snapshot(registry)
     argv = [
         "env", "register", "--environment-id", env_id, "--customer-account", account,
@@ -227,6 +229,62 @@ def test_env_read_commands(
     code, _, _ = invoke(capsys, argv)
     if code != 0:
         assert snapshot(registry) == before
+
+
+BASE = {
+    "environment_id": "fuzz-base",
+    "customer_account": ACCOUNT,
+    "region": REGION,
+    "s3_key_arn": KEY,
+    "aurora_key_arn": AURORA,
+    "bucket": "fuzz-base-data",
+    "cluster_id": "fuzz-base-db",
+}
+
+
+def _with_base(registry: Store) -> None:
+    """Exactly the base environment registered (an example before may have changed it)."""
+    from byok.models import Environment
+
+    for env in registry.list_environments():
+        registry.deregister(env.environment_id)
+    registry.register(Environment.create(**BASE))
+
+
+@pytest.mark.property
+@fuzz(20)
+@given(
+    env_id=text_like("fuzz-base"),
+    changes=st.dictionaries(
+        st.sampled_from(["--s3-key-arn", "--aurora-key-arn", "--bucket", "--cluster-id"]),
+        st.one_of(
+            text_like(KEY.replace("1111aaaa", "3333cccc")),
+            text_like("fuzz-new-data"),
+            text_like("fuzz-new-db"),
+        ),
+        max_size=3,
+    ),
+)
+def test_env_update(registry, capsys, env_id, changes) -> None:
+    _with_base(registry)
+    before = snapshot(registry)
+    argv = ["env", "update", env_id, *[x for kv in changes.items() for x in kv]]
+    code, _, _ = invoke(capsys, [*argv, "--no-validate", *TABLES])
+    if code != 0:
+        assert snapshot(registry) == before
+
+
+@pytest.mark.property
+@fuzz(20)
+@given(env_id=text_like("fuzz-base"), fmt=st.sampled_from(["json", "text"]))
+def test_env_deregister(registry, capsys, env_id, fmt) -> None:
+    _with_base(registry)
+    before = snapshot(registry)
+    code, _, _ = invoke(capsys, ["env", "deregister", env_id, "--format", fmt, *TABLES])
+    if code != 0:
+        assert snapshot(registry) == before
+    else:
+        assert registry.list_environments() == []
 
 
 # ---- demo (bad input only: a valid one runs the whole demo) -------------------------------------

@@ -110,7 +110,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 
     dereg = sub.add_parser(
         "deregister",
-        help="remove an environment and release its keys and cluster (the audit trail stays)",
+        help="remove an environment, release its keys, cluster and bucket (the audit trail stays)",
     )
     dereg.add_argument("environment_id", metavar="ENV", help="environment id")
     _common(dereg)
@@ -259,7 +259,12 @@ def cmd_deregister(args: argparse.Namespace) -> int:
     env = store.get_environment(env_id)
     store.deregister(env_id)
     store.append_audit(env_id, DeregisteredRecord(environment=env.to_dict()))
-    released = [env.s3_key_arn, env.aurora_key_arn, f"cluster {env.cluster_id} in {env.region}"]
+    released = [
+        env.s3_key_arn,
+        env.aurora_key_arn,
+        f"cluster {env.cluster_id} in {env.region}",
+        f"bucket {env.bucket}",
+    ]
     if args.format == "json":
         _print_json({"deregistered": env.to_dict(), "released": released})
     else:
