@@ -122,3 +122,11 @@ def test_validate_refuses_what_is_not_an_sqs_batch(event: object, message: str) 
 def test_validate_messages_must_have_the_schema(body: str, message: str) -> None:
     with pytest.raises(EventError, match=message):
         validate_message(body)
+
+
+def test_an_event_without_account_is_accepted_as_moto_delivers_it_to_sqs() -> None:
+    """EventBridge always sends ``account``; moto's delivery to an SQS target drops it, and the
+    demo routes health changes captured in such a queue: optional, but checked when present."""
+    event = load("remediate/key_disabled")
+    del event["account"]
+    assert isinstance(remediate_event(event), HealthChangedEvent)
