@@ -2,8 +2,9 @@
 
 Why: the key policies in the customer template must be exactly what
 ``byok.contract.render_policy(..., full=True)`` renders (the same text ``byok policy render
---full`` prints), and the deletion guard's inline code must be exactly customer/deletion_guard.py
-(which is tested as Python). Nobody edits those blocks by hand; ``--check`` (and
+--full`` prints), and the inline code of the deletion guard and the policy reporter must be
+exactly customer/deletion_guard.py and customer/policy_reporter.py (tested as Python). Nobody
+edits those blocks by hand; ``--check`` (and
 tests/customer/test_generate.py) fails when the committed template has drifted.
 
 How the policies become CloudFormation: the contract is rendered with *sentinel* inputs (an
@@ -39,6 +40,7 @@ from byok.models import Purpose
 ROOT = Path(__file__).resolve().parent.parent
 TEMPLATE = ROOT / "customer" / "byok-keys.yaml"
 GUARD_SOURCE = ROOT / "customer" / "deletion_guard.py"
+REPORTER_SOURCE = ROOT / "customer" / "policy_reporter.py"
 ZIPFILE_LIMIT = 4096  # CloudFormation's limit for inline Lambda code (characters)
 
 # Sentinel inputs: values that cannot occur in a real rendering, each replaced by a variable.
@@ -314,19 +316,25 @@ def key_policy_block(purpose: Purpose) -> list[str]:
     return lines
 
 
-def guard_code_block() -> list[str]:
-    """``ZipFile:`` with customer/deletion_guard.py inlined (checked against the 4096 limit)."""
-    code = GUARD_SOURCE.read_text()
+def inline_code_block(source: Path) -> list[str]:
+    """``ZipFile:`` with a customer function's source inlined (checked against the limit)."""
+    code = source.read_text()
     if len(code) > ZIPFILE_LIMIT:
         raise GenerationError(
-            f"{GUARD_SOURCE.name}: {len(code)} characters, inline code allows {ZIPFILE_LIMIT}"
+            f"{source.name}: {len(code)} characters, inline code allows {ZIPFILE_LIMIT}"
         )
     return ["ZipFile: |"] + [f"  {line}".rstrip() for line in code.splitlines()]
+
+
+def guard_code_block() -> list[str]:
+    """``ZipFile:`` with customer/deletion_guard.py inlined."""
+    return inline_code_block(GUARD_SOURCE)
 
 
 def blocks() -> dict[str, list[str]]:
     out = {f"key-policy {p.value}": key_policy_block(p) for p in Purpose}
     out["deletion-guard-code"] = guard_code_block()
+    out["policy-reporter-code"] = inline_code_block(REPORTER_SOURCE)
     return out
 
 

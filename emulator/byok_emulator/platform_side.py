@@ -88,8 +88,13 @@ def _without_actions(document: Mapping[str, Any], omit: set[str]) -> dict[str, A
     return {**document, "Statement": statements}
 
 
-def create_encrypted_bucket(session: Any, bucket: str, region: str, s3_key_arn: str) -> None:
-    """A bucket whose default encryption is SSE-KMS under the customer's S3 key."""
+def create_encrypted_bucket(
+    session: Any, bucket: str, region: str, s3_key_arn: str, canary_prefix: str | None = None
+) -> None:
+    """A bucket whose default encryption is SSE-KMS under the customer's S3 key, with the canary
+    prefix's lifecycle rule (docs/platform.md "Environment buckets")."""
+    from byok.aws.s3_probe import DEFAULT_CANARY_PREFIX, canary_lifecycle_rule
+
     s3 = session.client("s3")
     s3.create_bucket(Bucket=bucket, CreateBucketConfiguration={"LocationConstraint": region})
     s3.put_bucket_encryption(
@@ -103,6 +108,12 @@ def create_encrypted_bucket(session: Any, bucket: str, region: str, s3_key_arn: 
                     }
                 }
             ]
+        },
+    )
+    s3.put_bucket_lifecycle_configuration(
+        Bucket=bucket,
+        LifecycleConfiguration={
+            "Rules": [canary_lifecycle_rule(canary_prefix or DEFAULT_CANARY_PREFIX)]
         },
     )
 

@@ -1,9 +1,14 @@
 """sweep: the scheduled safety net. Enqueues one validation per registered environment.
 
 Events are best effort (docs/aws-notes.md); the sweep re-checks every environment on a schedule
-through the validate queue (partial batch failures, DLQ), so a lost event costs at most one
-period. Thin: ``byok.events.envelopes.schedule_event`` accepts only the schedule's "Scheduled
-Event" (anything else: a structured error, ``InvalidEvents``, nothing enqueued), then
+through the validate queue (partial batch failures, DLQ), so a lost event about a key's state or
+an S3 key's policy costs at most one period (the sweep reads the state and runs the S3 canary).
+A lost ``PutKeyPolicy`` event of an **Aurora** key is not seen by the sweep at all (GetKeyPolicy
+is not cross-account, Aurora has no probe): the remembered policy stands until the next
+``PutKeyPolicy`` event or the next report of the customer's opt-in policy reporter
+(docs/validation.md, "What a lost event can hide"). Thin:
+``byok.events.envelopes.schedule_event`` accepts only the schedule's "Scheduled Event"
+(anything else: a structured error, ``InvalidEvents``, nothing enqueued), then
 ``byok.service.run_sweep`` does the work with a fresh schedule trigger carrying nothing of the
 event but its validated id. A ``TransientError`` is raised (Lambda retries, then the failure
 destination keeps the event).
@@ -45,7 +50,7 @@ def handler(event: Mapping[str, Any], context: LambdaContext) -> dict[str, Any]:
     try:  # a fresh trigger: nothing of the incoming event but its validated id is sent on
         enqueued = run_sweep(deps, schedule_trigger(deps.clock(), schedule.event_id))
     except ByokError as exc:  # retryable: raised again (Lambda retries, then the DLQ)
-        return support.FAILED_SWEEP.handle(exc, logger, event_id=event_id)
+        return support.FAILED_SWEEP.handle(exc, logger, metrics, event_id=event_id)
     support.add_counts(metrics, {"SweepEnqueued": enqueued})
     logger.info("sweep done", extra={"enqueued": enqueued})
     return {"status": "ok", "event_id": event_id, "enqueued": enqueued}

@@ -233,3 +233,135 @@ def test_other_json_services_can_be_throttled(emulated: None) -> None:
         dynamodb.list_tables()
     assert caught.value.response["Error"]["Code"] == "ThrottlingException"
     assert dynamodb.list_tables()["TableNames"] == []
+
+
+# ---- lost answers, timeouts, chosen items, rates, failed entries ------------------------------
+
+
+def _table(dynamodb: Any, name: str) -> None:
+    dynamodb.create_table(
+        TableName=name,
+        BillingMode="PAY_PER_REQUEST",
+        AttributeDefinitions=[{"AttributeName": "pk", "AttributeType": "S"}],
+        KeySchema=[{"AttributeName": "pk", "KeyType": "HASH"}],
+    )
+
+
+def _item(dynamodb: Any, table: str, pk: str) -> dict[str, Any] | None:
+    return dynamodb.get_item(TableName=table, Key={"pk": {"S": pk}}).get("Item")
+
+
+@pytest.mark.parametrize("mode", ["in-process", "server"])
+def test_answer_lost_after_processing_and_timeout_before(
+    mode: str, request: pytest.FixtureRequest
+) -> None:
+    """ANSWER_LOST: the item is written, the caller sees a timeout / dropped connection;
+    CONNECT_TIMEOUT: nothing is written."""
+    from botocore.exceptions import ConnectionClosedError, ConnectTimeoutError, ReadTimeoutError
+
+    if mode == "server":
+        endpoint = request.getfixturevalue("server").endpoint_url
+        lost_error: tuple[type[Exception], ...] = (ConnectionClosedError,)
+        before_error: tuple[type[Exception], ...] = (ConnectionClosedError,)
+    else:
+        request.getfixturevalue("emulated")
+        endpoint = None
+        lost_error, before_error = (ReadTimeoutError,), (ConnectTimeoutError,)
+    dynamodb = _client("dynamodb", endpoint)
+    _table(dynamodb, "t")
+    with faults.answer_lost("dynamodb", {"PutItem"}, times=1) as fault, pytest.raises(lost_error):
+        dynamodb.put_item(TableName="t", Item={"pk": {"S": "lost"}})
+    assert fault.hits == 1
+    assert _item(dynamodb, "t", "lost") == {"pk": {"S": "lost"}}  # processed
+    with (
+        faults.timeout("dynamodb", {"PutItem"}, times=1, after_processing=False),
+        pytest.raises(before_error),
+    ):
+        dynamodb.put_item(TableName="t", Item={"pk": {"S": "never"}})
+    assert _item(dynamodb, "t", "never") is None  # not processed
+    dynamodb.put_item(TableName="t", Item={"pk": {"S": "fine"}})  # marks do not leak
+    assert _item(dynamodb, "t", "fine") is not None
+
+
+def test_botocore_retries_a_lost_answer_into_the_first_attempts_effect(emulated: None) -> None:
+    """The reason conditional writes must recognise their own result: the retry of a
+    processed request meets it."""
+    from botocore.config import Config
+
+    dynamodb = base_session().client(
+        "dynamodb", region_name=REGION, config=Config(retries={"total_max_attempts": 2})
+    )
+    _table(dynamodb, "t")
+    with faults.answer_lost("dynamodb", {"PutItem"}, times=1), pytest.raises(ClientError) as caught:
+        dynamodb.put_item(
+            TableName="t",
+            Item={"pk": {"S": "once"}},
+            ConditionExpression="attribute_not_exists(pk)",
+        )
+    assert caught.value.response["Error"]["Code"] == "ConditionalCheckFailedException"
+    assert _item(dynamodb, "t", "once") is not None
+
+
+def test_faults_chosen_by_table_and_item_key(emulated: None) -> None:
+    dynamodb = _client("dynamodb", None)
+    _table(dynamodb, "a")
+    _table(dynamodb, "b")
+    with faults.throttle("dynamodb", tables={"b"}) as by_table:
+        dynamodb.put_item(TableName="a", Item={"pk": {"S": "x"}})
+        with pytest.raises(ClientError) as caught:
+            dynamodb.put_item(TableName="b", Item={"pk": {"S": "x"}})
+        assert caught.value.response["Error"]["Code"] == "ProvisionedThroughputExceededException"
+    assert by_table.hits == 1
+    with faults.internal_error("dynamodb", item={"pk": "hot"}) as by_item:
+        dynamodb.put_item(TableName="a", Item={"pk": {"S": "cold"}})
+        with pytest.raises(ClientError):
+            dynamodb.get_item(TableName="a", Key={"pk": {"S": "hot"}})
+        with pytest.raises(ClientError):  # any item of a transaction
+            dynamodb.transact_write_items(
+                TransactItems=[
+                    {"Put": {"TableName": "a", "Item": {"pk": {"S": "cold2"}}}},
+                    {"Put": {"TableName": "b", "Item": {"pk": {"S": "hot"}}}},
+                ]
+            )
+    assert by_item.hits == 2
+    assert _item(dynamodb, "a", "cold2") is None
+    with faults.throttle("dynamodb", where=lambda r: r.operation == "GetItem" and "b" in r.tables):
+        dynamodb.get_item(TableName="a", Key={"pk": {"S": "x"}})
+        with pytest.raises(ClientError):
+            dynamodb.get_item(TableName="b", Key={"pk": {"S": "x"}})
+
+
+def test_random_rate_is_reproducible(emulated: None) -> None:
+    kms = _kms()
+    key = kms.create_key()["KeyMetadata"]["Arn"]
+
+    def pattern(seed: int) -> list[bool]:
+        out = []
+        with faults.throttle("kms", {"DescribeKey"}, rate=0.5, seed=seed):
+            for _ in range(40):
+                try:
+                    kms.describe_key(KeyId=key)
+                    out.append(False)
+                except ClientError:
+                    out.append(True)
+        return out
+
+    first = pattern(3)
+    assert first == pattern(3)
+    assert 5 < sum(first) < 35  # some calls hit, some not
+    with pytest.raises(ValueError, match="rate"):
+        faults.throttle("kms", rate=1.5)
+
+
+def test_eventbridge_failed_entries_are_partial(emulated: None) -> None:
+    events = _client("events", None)
+    entries = [
+        {"Source": "byok.guard", "DetailType": kind, "Detail": "{}"} for kind in ("a", "b", "a")
+    ]
+    with faults.failed_entries(detail_types={"a"}, times=1) as fault:
+        answer = events.put_events(Entries=entries)
+    assert answer["FailedEntryCount"] == 1
+    assert answer["Entries"][0]["ErrorCode"] == "InternalFailure"
+    assert "EventId" in answer["Entries"][1] and "EventId" in answer["Entries"][2]
+    assert fault.hits == 1 and not fault.active
+    assert events.put_events(Entries=entries)["FailedEntryCount"] == 0

@@ -264,5 +264,6 @@ def invoke_in_process(module: Any, spec: sam_template.FunctionSpec, event: Any) 
         spec.logical_id,
         spec.memory,
         invoked_function_arn=f"arn:aws:lambda:eu-west-1:444455556666:function:{spec.logical_id}",
+        timeout_ms=spec.timeout * 1000,
     )
     return json.loads(json.dumps(handler(event, context)))

@@ -215,7 +215,9 @@ def test_scheduled_run_sends_a_deletion_reminder_once(
     world: World, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
 ) -> None:
     """A key pending deletion for 12 days, 2 left: the 3-day reminder goes out once (the next
-    run, minutes later, sends nothing)."""
+    run, minutes later, sends nothing). The flag was stored without its health event ever
+    being acted on, so the scheduled run also carries out the flag's own plan once (writes
+    paused, the urgent notice): every flag change is acted on at least once."""
     now = datetime.now(UTC)
     key = world.env.aurora_key_arn
     world.store.put_flag(
@@ -245,14 +247,16 @@ def test_scheduled_run_sends_a_deletion_reminder_once(
     first = _run("remediate", schedule, monkeypatch)
     second = _run("remediate", schedule, monkeypatch)
     assert [(s["action"], s["once_key"].rsplit(":", 1)[1]) for s in first["steps"]] == [
-        ("notify", "3")
+        ("pause_writes", "pause"),
+        ("notify", "pending_deletion"),
+        ("notify", "3"),
     ]
     assert second["steps"] == []
     metrics = _metrics(capsys.readouterr().out)
     assert metrics == {
         "ScheduledRemediationRuns": 1.0,
-        "RemediationSteps": 1.0,
-        "SkippedRemediationSteps": 1.0,
+        "RemediationSteps": 3.0,
+        "SkippedRemediationSteps": 2.0,  # the second run: the notice and the reminder, done
     }
 
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import Any
 
@@ -42,7 +43,7 @@ class Rig:
 
     def notifications(self) -> list[dict[str, Any]]:
         """Messages the customer's subscription received so far (drains the inbox)."""
-        sqs = self.world.platform.client("sqs")
+        sqs = self.world.platform_sqs
         out = []
         while got := sqs.receive_message(
             QueueUrl=self.inbox_url, MaxNumberOfMessages=10, MessageAttributeNames=["All"]
@@ -81,6 +82,20 @@ def make_rig(world: World) -> Rig:
 
 @pytest.fixture
 def rig() -> Iterator[Rig]:
+    with _rig() as built:
+        yield built
+
+
+@pytest.fixture(scope="module")
+def module_rig() -> Iterator[Rig]:
+    """One rig for a module whose tests reset what they touched (``reset_rig``): building a
+    world costs about a second."""
+    with _rig() as built:
+        yield built
+
+
+@contextmanager
+def _rig() -> Iterator[Rig]:
     with mock_aws(), byok_emulator.behaviour():
         yield make_rig(build_world())
 

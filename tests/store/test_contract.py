@@ -6,6 +6,7 @@ from __future__ import annotations
 import itertools
 from collections.abc import Callable, Iterator
 from contextlib import AbstractContextManager, contextmanager, nullcontext
+from dataclasses import replace
 from typing import Any
 
 import boto3
@@ -435,3 +436,72 @@ def test_load_environment_state(store: Storage) -> None:
     assert state.once_keys == {"i1:pause"}
     store.mark_event_published("acme-prod", f.checked_at)
     assert store.load_environment_state("acme-prod").pending_event is None
+
+
+# ---- the change path: flag, audit and outbox in one write; leases ----------------------------
+
+
+def test_a_change_commits_flag_audit_and_pending_event_together(store: Storage) -> None:
+    from byok.store import FlagChange
+
+    store.register(env())
+    unusable = flag("2026-11-25T04:00:00+00:00", HealthStatus.KEY_UNUSABLE, reasons=("X",))
+    change = FlagChange(
+        audit=HealthChangedRecord(status=HealthStatus.KEY_UNUSABLE, checked_at=unusable.checked_at),
+        entry={"Source": "byok.guard", "Detail": "{}"},
+    )
+    store.commit_flag(unusable, None, change)
+    assert store.get_flag("acme-prod").status is HealthStatus.KEY_UNUSABLE
+    pending = store.pending_event("acme-prod")
+    assert pending is not None and pending.checked_at == unusable.checked_at
+    changes = [a for a in store.list_audit("acme-prod") if a.kind is AuditKind.HEALTH_CHANGED]
+    assert [a.recorded_at for a in changes] == [unusable.checked_at]
+    older = flag("2026-11-25T03:30:00+00:00")
+    with pytest.raises(StaleWriteError):  # nothing of an older change is written
+        store.commit_flag(older, None, replace(change, entry={"older": True}))
+    assert store.pending_event("acme-prod").entry == change.entry
+    assert (
+        len([a for a in store.list_audit("acme-prod") if a.kind is AuditKind.HEALTH_CHANGED]) == 1
+    )
+
+
+def test_a_claim_never_completed_can_be_taken_again_after_its_lease(store: Storage) -> None:
+    assert store.claim_once("acme-prod", "i1:notify", {})
+    assert not store.claim_once("acme-prod", "i1:notify", {})  # in progress elsewhere
+    later = "2999-01-01T00:00:00+00:00"  # the claim's process has long died
+    assert store.claim_once("acme-prod", "i1:notify", {}, now=later)
+    store.complete_once("acme-prod", "i1:notify")
+    assert not store.claim_once("acme-prod", "i1:notify", {}, now=later)  # done: never again
+
+
+def test_a_decision_against_a_replaced_flag_is_taken_again(store: Storage) -> None:
+    """expect_previous: the write stands only on the flag it was decided against; an older
+    flag written meanwhile makes it FlagMovedError (decide again), a newer one StaleWriteError."""
+    from byok.errors import FlagMovedError
+
+    first = flag("2026-11-25T04:00:00+00:00")
+    store.commit_flag(first, None, expect_previous=True)
+    with pytest.raises(FlagMovedError) as moved:  # decided against "no flag": there is one
+        store.commit_flag(flag("2026-11-25T04:02:00+00:00"), None, expect_previous=True)
+    assert moved.value.stored.checked_at == first.checked_at
+    store.commit_flag(flag("2026-11-25T04:01:00+00:00"), first.checked_at, expect_previous=True)
+    with pytest.raises(FlagMovedError):  # decided against `first`, replaced by 04:01
+        store.commit_flag(flag("2026-11-25T04:03:00+00:00"), first.checked_at, expect_previous=True)
+    with pytest.raises(StaleWriteError):  # older than what is stored: never written
+        store.commit_flag(flag("2026-11-25T03:59:00+00:00"), first.checked_at, expect_previous=True)
+    assert store.get_flag("acme-prod").checked_at == "2026-11-25T04:01:00+00:00"
+
+
+def test_policies_of_the_same_cloudtrail_second_are_all_remembered(store: Storage) -> None:
+    """Two edits in one second tie: both texts are kept, whatever the delivery order; a newer
+    second starts afresh; a repeated delivery changes nothing."""
+    arn = key(1)
+    assert store.remember_policy(arn, '{"v": "restore"}', "2026-11-25T10:00:01Z", "e2")
+    assert store.remember_policy(arn, '{"v": "bad"}', "2026-11-25T10:00:01Z", "e1")  # late
+    assert store.remember_policy(arn, '{"v": "bad"}', "2026-11-25T10:00:01Z", "e1")  # again
+    tie = store.recall_policy(arn)
+    assert dict(tie.ties) == {"e1": '{"v": "bad"}', "e2": '{"v": "restore"}'}
+    assert tie.alternatives == ('{"v": "restore"}',)  # the text other than `policy`
+    assert not store.remember_policy(arn, '{"v": "old"}', "2026-11-25T10:00:00Z", "e0")
+    assert store.remember_policy(arn, '{"v": "new"}', "2026-11-25T10:00:02Z", "e3")
+    assert store.recall_policy(arn).alternatives == ()

@@ -16,6 +16,7 @@ Usage (see ``tests/integration/conftest.py`` for the ``world`` fixture)::
 
 from __future__ import annotations
 
+import functools
 import json
 import uuid
 from dataclasses import dataclass, field
@@ -203,9 +204,14 @@ class World:
     #: function folder -> session with that function's role (``build_world(function_roles=True)``)
     function_sessions: dict[str, boto3.session.Session] = field(default_factory=dict)
 
-    @property
+    @functools.cached_property
     def customer_kms(self) -> Any:
         return self.customer.client("kms")
+
+    @functools.cached_property
+    def platform_sqs(self) -> Any:
+        """One SQS client for the tests' queue reads (a client costs tens of milliseconds)."""
+        return self.platform.client("sqs")
 
     def environ(self) -> dict[str, str]:
         """The Lambda environment variables of the platform functions for this world."""
@@ -269,7 +275,7 @@ class World:
 
     def published(self) -> list[dict[str, Any]]:
         """Health-changed events delivered so far (drains the capture queue)."""
-        sqs = self.platform.client("sqs")
+        sqs = self.platform_sqs
         out: list[dict[str, Any]] = []
         while True:
             got = sqs.receive_message(

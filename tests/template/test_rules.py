@@ -36,6 +36,7 @@ EXPECTED_RULE: dict[str, str | None] = {
     "failed_disable_key": None,  # errorCode present: dropped by the rule already
     "import_key_material": "KeyEventsFunctionKmsApiCall",
     "key_access_error": "KeyEventsFunctionKeyAccessError",
+    "key_policy_report": "KeyEventsFunctionKeyPolicyReport",
     "kms_cmk_deletion": "KeyEventsFunctionKmsNativeEvent",
     "kms_cmk_rotation": "KeyEventsFunctionKmsNativeEvent",
     "kms_imported_key_material_expiration": "KeyEventsFunctionKmsNativeEvent",
@@ -50,6 +51,7 @@ BYOK_BUS_RULES = {
     "KeyEventsFunctionKmsApiCall",
     "KeyEventsFunctionKmsServiceEvent",
     "KeyEventsFunctionKmsNativeEvent",
+    "KeyEventsFunctionKeyPolicyReport",
 }
 
 

@@ -106,3 +106,18 @@ class StaleWriteError(ByokError):
     def __init__(self, message: str, *, code: str | None = None, stored: object = None) -> None:
         super().__init__(message, code=code)
         self.stored = stored
+
+
+class FlagMovedError(ByokError):
+    """A flag write based on a flag that another validation replaced meanwhile (with an older
+    result than this one): decide again against ``stored`` and write again.
+
+    Why not stale: this result is newer and must stand, but a decision taken against the flag
+    before could call a change "no change" (or the reverse) and leave a change unannounced."""
+
+    code = "FLAG_MOVED"
+    retryable = True
+
+    def __init__(self, message: str, *, stored: object = None) -> None:
+        super().__init__(message)
+        self.stored = stored

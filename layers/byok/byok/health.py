@@ -97,7 +97,10 @@ class HealthFlag:
     ``reasons`` are stable UPPER_SNAKE codes; ``fixes`` the exact customer-facing commands or
     statements; ``errors`` the error context (``DisabledException: <arn> is disabled.``);
     ``details`` the failing checks as dicts. ``since`` is when ``status`` began, ``checked_at``
-    the validation this flag reflects. Keyword-only: too many same-typed fields to pass by position.
+    the validation this flag reflects, ``changed_at`` the validation that last changed status or
+    reasons (the ``checked_at`` of the last health-changed event; a HOLD moves ``checked_at``
+    only): remediation acts on an event only if it is at least that new. Keyword-only: too many
+    same-typed fields to pass by position.
     """
 
     environment_id: str
@@ -111,6 +114,8 @@ class HealthFlag:
     first_transient_at: str | None = None
     last_transient_error: str | None = None
     details: list[dict[str, Any]] = field(default_factory=list, hash=False)
+    #: None only on flags stored before the field existed
+    changed_at: str | None = None
 
     @property
     def fix(self) -> str | None:
@@ -135,6 +140,7 @@ class HealthFlag:
             "first_transient_at": self.first_transient_at,
             "last_transient_error": self.last_transient_error,
             "details": [dict(d) for d in self.details],
+            "changed_at": self.changed_at,
         }
 
     @classmethod
@@ -153,6 +159,11 @@ class HealthFlag:
                 raise InputError(f"{name}: required string, got {data.get(name)!r}")
         parse_time(data["since"], "since")
         parse_time(data["checked_at"], "checked_at")
+        changed_at = data.get("changed_at")
+        if changed_at is not None:
+            if not isinstance(changed_at, str):
+                raise InputError(f"changed_at: expected a time string, got {changed_at!r}")
+            parse_time(changed_at, "changed_at")
         count = _count(data.get("transient_failures", 0))
         return cls(
             environment_id=data["environment_id"],
@@ -166,6 +177,7 @@ class HealthFlag:
             first_transient_at=data.get("first_transient_at"),
             last_transient_error=data.get("last_transient_error"),
             details=[dict(d) for d in data.get("details") or []],
+            changed_at=changed_at,
         )
 
 
@@ -410,6 +422,7 @@ def decide(
         or flag.status is not previous.status
         or set(flag.reasons) != set(previous.reasons)
     )
+    flag = replace(flag, changed_at=now if changed else previous.changed_at if previous else now)
     return Transition(
         flag=flag,
         changed=changed,

@@ -45,6 +45,7 @@ __all__ = [
     "count_operator_problems",
     "event_id",
     "handle_error",
+    "idempotency_error",
     "idempotent_on_event_id",
     "lambda_entry",
     "remediation_deps",
@@ -140,7 +141,7 @@ class ErrorPolicy:
 INVALID_EVENT: Final = ErrorPolicy("InvalidEvents", "invalid event")
 FAILED_EVENT: Final = ErrorPolicy("FailedEvents")
 FAILED_REMEDIATION: Final = ErrorPolicy("FailedEvents", "remediation failed")
-FAILED_SWEEP: Final = ErrorPolicy(None, "sweep failed")
+FAILED_SWEEP: Final = ErrorPolicy("FailedSweeps", "sweep failed")
 DROPPED_MESSAGE: Final = ErrorPolicy(
     "DroppedMessages",
     "message dropped",
@@ -210,7 +211,15 @@ def idempotent_on_event_id(
         def call(**data: Any) -> T:
             config, wrapped = build()
             config.register_lambda_context(context)
-            return wrapped(**data)
+            try:
+                return wrapped(**data)
+            except ByokError:
+                raise
+            except Exception as exc:  # the idempotency layer's own failures: ByokErrors
+                error = idempotency_error(exc)
+                if error is None:
+                    raise  # a bug: the Errors alarm, the retries and the DLQ see it
+                raise error from exc
 
         return call
 
@@ -238,3 +247,37 @@ def count_operator_problems(metrics: _Metrics, outcomes: list[Any]) -> int:
 
         metrics.add_metric(name=OPERATOR_METRIC, unit=MetricUnit.Count, value=found)
     return found
+
+
+def idempotency_error(exc: BaseException) -> ByokError | None:
+    """A failure of the Powertools idempotency layer (or of the boto3 call under it) as a
+    ``ByokError``, retryable when a retry can help; None for anything else (a bug: let it raise).
+
+    Why: key_events wraps its validation in the idempotency layer, whose own errors (a record in
+    progress in another container, a throttled or timed-out idempotency table) are no
+    ``ByokError`` and would escape the handler's error policy."""
+    from aws_lambda_powertools.utilities.idempotency import exceptions as idem
+    from botocore.exceptions import BotoCoreError, ClientError
+
+    from byok.aws.errors import as_byok_error
+    from byok.errors import TransientError
+
+    if isinstance(exc, ByokError):
+        return exc
+    if isinstance(exc, BotoCoreError | ClientError):
+        return as_byok_error(exc, "idempotency table")
+    if isinstance(
+        exc, idem.IdempotencyAlreadyInProgressError | idem.IdempotencyInconsistentStateError
+    ):
+        return TransientError(f"idempotency: {exc} (another delivery is being handled)")
+    if isinstance(exc, idem.IdempotencyPersistenceLayerError):
+        cause = exc.__cause__
+        if cause is None or isinstance(cause, BotoCoreError | ClientError | ByokError):
+            inner = idempotency_error(cause) if cause is not None else None
+            if inner is None or inner.retryable:
+                return TransientError(f"idempotency table: {exc}")
+            return ByokError(f"idempotency table: {exc}", code=inner.code)
+        return TransientError(f"idempotency table: {exc}")
+    if isinstance(exc, idem.BaseError):
+        return ByokError(f"idempotency: {exc}", code="IDEMPOTENCY_FAILED")
+    return None

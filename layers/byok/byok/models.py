@@ -74,6 +74,7 @@ class TriggerKind(StrEnum):
     KMS_NATIVE = "kms_native"  # KMS CMK Deletion / Rotation / Imported Key Material Expiration
     RDS_CLUSTER = "rds_cluster"  # RDS DB Cluster Event
     KEY_ACCESS_ERROR = "key_access_error"  # byok.platform "BYOK Key Access Error"
+    POLICY_REPORT = "policy_report"  # byok.customer "BYOK Key Policy Report" (customer reporter)
     SCHEDULE = "schedule"  # sweep
     MANUAL = "manual"  # CLI `byok env validate`, registration
 

@@ -24,6 +24,7 @@ from byok.errors import InputError
 from byok.models import HealthStatus, Purpose
 
 __all__ = [
+    "OPERATOR_REASONS",
     "REASONS",
     "Actor",
     "Reason",
@@ -70,6 +71,9 @@ class ReasonCode(StrEnum):
     CLUSTER_KEY_MISMATCH = "CLUSTER_KEY_MISMATCH"
     CLUSTER_NOT_ENCRYPTED = "CLUSTER_NOT_ENCRYPTED"
     CLUSTER_NOT_FOUND = "CLUSTER_NOT_FOUND"
+    # the platform's own configuration (OPERATOR_REASONS: never the customer's key)
+    PLATFORM_BUCKET_MISSING = "PLATFORM_BUCKET_MISSING"
+    PLATFORM_S3_DENIED = "PLATFORM_S3_DENIED"
     # could not check (status ERROR, evidence of nothing)
     TRANSIENT_ERROR = "TRANSIENT_ERROR"
     CHECK_FAILED = "CHECK_FAILED"
@@ -439,6 +443,25 @@ _ALL: Final = (
         _P,
         "The registered Aurora cluster does not exist.",
     ),
+    # --- the platform's own configuration (OPERATOR_REASONS: never the customer's key) -------
+    _r(
+        ReasonCode.PLATFORM_BUCKET_MISSING,
+        None,
+        _P,
+        "The environment's S3 bucket does not exist or is not in the environment's region: a "
+        "platform configuration problem, not the customer's key.",
+        "Operator: create the bucket {bucket} in {region} (default SSE-KMS with {key_arn} and "
+        "the canary lifecycle rule, docs/platform.md) or re-register the environment",
+    ),
+    _r(
+        ReasonCode.PLATFORM_S3_DENIED,
+        None,
+        _P,
+        "S3 refused the platform role before asking KMS (the role's IAM policy or the bucket "
+        "policy): a platform configuration problem, not the customer's key.",
+        "Operator: allow {platform_role_arn} s3:PutObject, s3:GetObject and s3:DeleteObject on "
+        "{object_arn} (and the canary prefix) in its IAM policy and the bucket policy",
+    ),
     # --- could not check (status ERROR, evidence of nothing) -----------------------------------
     _r(
         ReasonCode.TRANSIENT_ERROR,
@@ -478,6 +501,18 @@ _ALL: Final = (
 )
 
 REASONS: Final[Mapping[ReasonCode, Reason]] = {r.code: r for r in _ALL}
+
+#: the platform's own set-up is wrong: routed to the operator (metric
+#: ``PlatformConfigurationErrors`` + alarm), never to the customer, never a verdict on the key
+#: (a platform-operator reason that is not merely transient)
+OPERATOR_REASONS: Final = frozenset(
+    {
+        ReasonCode.PLATFORM_BUCKET_MISSING,
+        ReasonCode.PLATFORM_S3_DENIED,
+        ReasonCode.PLATFORM_ROLE_UNAVAILABLE,
+        ReasonCode.CHECK_FAILED,
+    }
+)
 
 
 def operator_only(reasons: tuple[str, ...] | list[str] | frozenset[str]) -> bool:

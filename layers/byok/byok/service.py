@@ -23,12 +23,13 @@ from typing import TYPE_CHECKING, Any, Final
 from byok.errors import (
     ByokError,
     EventError,
+    FlagMovedError,
     InputError,
     NotFoundError,
     StaleWriteError,
     TransientError,
 )
-from byok.health import HealthFlag, HealthSettings, decide, health_changed_entry
+from byok.health import HealthFlag, HealthSettings, Transition, decide, health_changed_entry
 from byok.identifiers import RoleArn, validate_environment_id
 from byok.models import (
     DEFAULT_CANARY_PREFIX,
@@ -39,7 +40,7 @@ from byok.models import (
     TriggerKind,
     ValidationReport,
 )
-from byok.store.records import HealthChangedRecord
+from byok.store.records import FlagChange, HealthChangedRecord
 from byok.validation import Facts, validate
 
 if TYPE_CHECKING:  # boto3 is imported lazily: cold start matters on the event-to-flag path
@@ -68,6 +69,8 @@ __all__ = [
 logger = logging.getLogger("byok.service")
 
 _SQS_BATCH: Final = 10
+#: decisions retried when concurrent validations keep replacing the flag under us
+_DECIDE_ATTEMPTS: Final = 5
 
 #: gather(env, base_session, *, platform_role_arn, trigger, canary_prefix, shared_with) -> Facts
 Gatherer = Callable[..., Facts]
@@ -163,6 +166,15 @@ class Outcome:
     report: ValidationReport
     published: bool = False
 
+    @property
+    def operator_reasons(self) -> tuple[str, ...]:
+        """Reasons about the platform's own set-up in this validation (bucket missing, S3 or the
+        role refusing the platform): the operator's to fix, counted by the handlers in the
+        ``PlatformConfigurationErrors`` metric (alarmed), never told to the customer."""
+        from byok.reasons import OPERATOR_REASONS
+
+        return tuple(sorted({c.reason for c in self.report.checks if c.reason in OPERATOR_REASONS}))
+
     def to_dict(self) -> dict[str, Any]:
         return {
             "environment_id": self.environment_id,
@@ -175,6 +187,7 @@ class Outcome:
             "fixes": list(self.flag.fixes),
             "errors": list(self.flag.errors),
             "checked_at": self.flag.checked_at,
+            "operator_reasons": list(self.operator_reasons),
         }
 
 
@@ -222,38 +235,41 @@ def validate_environment(
         trigger=trigger,
     )
     previous = deps.store.get_flag(env.environment_id)
-    transition = decide(previous, report, deps.settings.health)
-    outcome = Outcome(
-        environment_id=env.environment_id,
-        status=transition.flag.status,
-        previous_status=transition.previous_status,
-        changed=transition.changed,
-        stale=False,
-        flag=transition.flag,
-        report=report,
-    )
-    try:
-        deps.store.put_flag(transition.flag, previous.checked_at if previous else None)
-    except StaleWriteError as exc:
-        # a newer validation already wrote its result: it stands, this one is dropped
-        logger.info("stale validation dropped", extra={"environment_id": env_id, "why": str(exc)})
-        return replace(outcome, stale=True, changed=False)
-    if not transition.changed:
+    for _ in range(_DECIDE_ATTEMPTS):
+        transition = decide(previous, report, deps.settings.health)
+        outcome, entry, change = _change(env, trigger, report, transition, deps)
+        try:
+            # flag, audit record and pending event in ONE atomic write, and only if the flag
+            # is still the one decided against (docs/health.md, "Every change is published
+            # and acted on"): a crash, a lost answer or a concurrent validation can no longer
+            # leave a changed flag that no event announces
+            deps.store.commit_flag(
+                transition.flag,
+                previous.checked_at if previous else None,
+                change,
+                expect_previous=True,
+            )
+            break
+        except FlagMovedError as moved:
+            # an older validation wrote between our read and our write: decide again against
+            # what it wrote (our result is newer and will stand)
+            previous = moved.stored if isinstance(moved.stored, HealthFlag) else None
+        except StaleWriteError as exc:
+            # a newer validation already wrote its result: it stands, this one is dropped; if
+            # that newer change's event has not gone out yet, help it out (best effort)
+            logger.info(
+                "stale validation dropped", extra={"environment_id": env_id, "why": str(exc)}
+            )
+            published = _publish_pending(env.environment_id, deps)
+            return replace(outcome, stale=True, changed=False, published=published)
+    else:
+        raise TransientError(
+            f"health flag of {env.environment_id!r}: replaced {_DECIDE_ATTEMPTS} times while "
+            "deciding; retried later"
+        )
+    if change is None:
         # a change whose event could not go out earlier is published now (at least once)
         return replace(outcome, published=_publish_pending(env.environment_id, deps))
-    entry = health_changed_entry(transition, deps.settings.health_event_bus)
-    deps.store.append_audit(
-        env.environment_id,
-        HealthChangedRecord(
-            previous_status=outcome.previous_status,
-            status=outcome.status,
-            reasons=transition.flag.reasons,
-            checked_at=report.checked_at,
-            trigger=trigger.to_dict() if trigger else None,
-            checks=tuple(c.to_dict() for c in report.checks if c.status.value != "pass"),
-        ),
-        at=report.checked_at,
-    )
     logger.info(
         "health changed",
         extra={
@@ -267,11 +283,48 @@ def validate_environment(
     return replace(outcome, published=published)
 
 
+def _change(
+    env: Environment,
+    trigger: Trigger | None,
+    report: ValidationReport,
+    transition: Transition,
+    deps: Deps,
+) -> tuple[Outcome, dict[str, Any], FlagChange | None]:
+    """The outcome of a decision, its event entry, and what a change records with its flag."""
+    outcome = Outcome(
+        environment_id=env.environment_id,
+        status=transition.flag.status,
+        previous_status=transition.previous_status,
+        changed=transition.changed,
+        stale=False,
+        flag=transition.flag,
+        report=report,
+    )
+    entry = health_changed_entry(transition, deps.settings.health_event_bus)
+    if not transition.changed:
+        return outcome, entry, None
+    change = FlagChange(
+        audit=HealthChangedRecord(
+            previous_status=outcome.previous_status,
+            status=outcome.status,
+            reasons=transition.flag.reasons,
+            checked_at=report.checked_at,
+            trigger=trigger.to_dict() if trigger else None,
+            checks=tuple(c.to_dict() for c in report.checks if c.status.value != "pass"),
+        ),
+        entry=entry,
+    )
+    return outcome, entry, change
+
+
 def _publish(env_id: str, entry: Mapping[str, Any], checked_at: str, deps: Deps) -> bool:
-    """Publish through the outbox: pending first, published after put_events succeeded."""
+    """Publish a change already pending in the outbox, then mark it published.
+
+    A failure raises (a ``ByokError``; ``TransientError`` when a retry may help): the validation
+    is retried, finds no change and publishes the pending entry, and so does any later
+    validation of the environment (the sweep's at the latest)."""
     if deps.publisher is None:
         return False
-    deps.store.put_pending_event(env_id, checked_at, entry)
     deps.publisher.publish(entry)
     deps.store.mark_event_published(env_id, checked_at)
     return True
@@ -281,18 +334,20 @@ def _publish_pending(env_id: str, deps: Deps) -> bool:
     """Publish the newest health change if its event never went out (a failed put_events)."""
     if deps.publisher is None:
         return False
-    pending = deps.store.pending_event(env_id)
-    if pending is None:
-        return False
-    logger.info("publishing an unpublished health change", extra={"checked_at": pending.checked_at})
     try:
+        pending = deps.store.pending_event(env_id)
+        if pending is None:
+            return False
+        logger.info(
+            "publishing an unpublished health change", extra={"checked_at": pending.checked_at}
+        )
         deps.publisher.publish(pending.entry)
+        deps.store.mark_event_published(env_id, pending.checked_at)
     except ByokError as exc:
         # this validation itself succeeded; the change stays pending for the next one (the
         # validation that made the change failed and is retried anyway)
         logger.warning("pending health change still not published", extra={"error": str(exc)})
         return False
-    deps.store.mark_event_published(env_id, pending.checked_at)
     return True
 
 
@@ -328,6 +383,12 @@ def run_sweep(deps: Deps, trigger: Trigger | None = None) -> int:
         ]
         answer = _send_batch(deps, entries)
         failed = answer.get("Failed") or []
+        if failed and all(f.get("SenderFault") for f in failed):
+            raise ByokError(
+                f"send_message_batch: {len(failed)} of {len(entries)} messages refused "
+                f"({failed[0].get('Code')}: {failed[0].get('Message')})",
+                code="SEND_FAILED",
+            )
         if failed:
             raise TransientError(
                 f"send_message_batch: {len(failed)} of {len(entries)} messages failed "
@@ -368,11 +429,12 @@ def _gather(env: Environment, trigger: Trigger | None, deps: Deps) -> Facts:
 
 def _known_policies(
     env: Environment, trigger: Trigger | None, deps: Deps
-) -> dict[Purpose, tuple[str, str]]:
-    """Policy texts from PutKeyPolicy events: this trigger's, remembered, newest first wins."""
+) -> dict[Purpose, tuple[str, ...]]:
+    """Policy texts from PutKeyPolicy events: this trigger's, remembered, newest first wins;
+    (text, source, *other texts of the same CloudTrail second)."""
     from byok.aws.gather import event_policy
 
-    known: dict[Purpose, tuple[str, str]] = {}
+    known: dict[Purpose, tuple[str, ...]] = {}
     for purpose in Purpose:
         arn = env.key_arn(purpose)
         carried = event_policy(trigger, arn)
@@ -380,7 +442,7 @@ def _known_policies(
             deps.store.remember_policy(arn, carried[0], trigger.event_time, trigger.event_id)
         recalled = deps.store.recall_policy(arn)
         if recalled is not None:
-            known[purpose] = (recalled.policy, recalled.source)
+            known[purpose] = (recalled.policy, recalled.source, *recalled.alternatives)
     return known
 
 

@@ -11,7 +11,7 @@ import byok_emulator
 from byok.aws import kms as kms_api
 from byok.aws.errors import MAX_ATTEMPTS_CAP, classify, client_config
 from byok.aws.rds import describe_cluster
-from byok.aws.s3_probe import probe_bucket
+from byok.aws.s3_probe import canary_lifecycle_rule, probe_bucket
 from byok.aws.sts import assume_platform_role, session_name
 from byok.validation import FactError, KeyMetadata
 from byok_emulator import faults
@@ -57,8 +57,15 @@ def test_s3_probe_round_trip_and_kms_errors(aws):
     arn = kms.create_key()["KeyMetadata"]["Arn"]
     s3 = aws.client("s3", config=client_config())
     s3.create_bucket(Bucket="b-probe", CreateBucketConfiguration={"LocationConstraint": REGION})
+    puts: list[dict] = []
+    s3.meta.events.register(
+        "provide-client-params.s3.PutObject", lambda params, **_: puts.append(dict(params))
+    )
     ok = probe_bucket(s3, "b-probe", arn, prefix="byok-guard/canary", environment_id="acme")
-    assert ok.ok and ok.object_key == "byok-guard/canary/acme.txt"
+    again = probe_bucket(s3, "b-probe", arn, prefix="byok-guard/canary", environment_id="acme")
+    assert ok.ok and ok.object_key.startswith("byok-guard/canary/acme/")
+    assert again.ok and again.object_key != ok.object_key  # one object key per probe
+    assert [p["BucketKeyEnabled"] for p in puts] == [False, False]  # KMS called on every put
     assert s3.list_objects_v2(Bucket="b-probe").get("KeyCount") == 0  # canary deleted
     kms.disable_key(KeyId=arn)
     bad = probe_bucket(s3, "b-probe", arn, prefix="byok-guard/canary/", environment_id="acme")
@@ -108,3 +115,25 @@ def test_retries_are_bounded(monkeypatch):
     config = client_config()
     assert config.retries == {"max_attempts": 3, "mode": "standard"}
     assert (config.connect_timeout, config.read_timeout) == (3, 5)
+
+
+def test_s3_probe_failed_delete_still_proves_the_key(aws):
+    kms = aws.client("kms")
+    arn = kms.create_key()["KeyMetadata"]["Arn"]
+    s3 = aws.client("s3", config=client_config())
+    s3.create_bucket(Bucket="b-clean", CreateBucketConfiguration={"LocationConstraint": REGION})
+    denied = {"code": "AccessDenied", "message": "Access Denied", "status": 403}
+    with faults.inject("s3", operations={"DeleteObject"}, **denied):
+        probe = probe_bucket(s3, "b-clean", arn, prefix="p/", environment_id="acme")
+    assert probe.ok and probe.failed_step is None
+    assert probe.cleanup_error.code == "AccessDenied"
+
+
+def test_canary_lifecycle_rule_is_accepted_by_s3(aws):
+    s3 = aws.client("s3")
+    s3.create_bucket(Bucket="b-life", CreateBucketConfiguration={"LocationConstraint": REGION})
+    rule = canary_lifecycle_rule("byok-guard/canary/")
+    s3.put_bucket_lifecycle_configuration(Bucket="b-life", LifecycleConfiguration={"Rules": [rule]})
+    (stored,) = s3.get_bucket_lifecycle_configuration(Bucket="b-life")["Rules"]
+    assert stored["Filter"] == {"Prefix": "byok-guard/canary/"}
+    assert stored["Expiration"] == {"Days": 1}

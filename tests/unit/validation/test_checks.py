@@ -183,7 +183,7 @@ def test_key_not_found_is_definitive():
         ("KMSInvalidStateException", f"{S3_KEY} is pending deletion.", "KEY_PENDING_DELETION"),
         ("KMSInvalidStateException", f"{S3_KEY} is pending import.", "KEY_PENDING_IMPORT"),
         ("NotFoundException", "Invalid keyId", "KEY_NOT_FOUND"),
-        ("NoSuchBucket", "The specified bucket does not exist", "S3_PROBE_FAILED"),
+        ("InvalidKeyUsageException", "not for encryption", "S3_PROBE_FAILED"),
     ],
 )
 def test_s3_probe_errors_name_the_key_problem(code, message, reason):
@@ -200,6 +200,40 @@ def test_s3_probe_errors_name_the_key_problem(code, message, reason):
     assert check.impact is HealthStatus.KEY_UNUSABLE
     assert check.error == f"{code}: {message}"
     assert check.evidence["failed_step"] == "put"
+
+
+@pytest.mark.parametrize(
+    ("code", "message", "step", "reason"),
+    [
+        ("NoSuchBucket", "The specified bucket does not exist", "put", "PLATFORM_BUCKET_MISSING"),
+        ("PermanentRedirect", "The bucket is in another region", "put", "PLATFORM_BUCKET_MISSING"),
+        ("AccessDenied", "Access Denied", "put", "PLATFORM_S3_DENIED"),
+        ("AccessDenied", "not authorized to perform: s3:GetObject", "get", "PLATFORM_S3_DENIED"),
+        ("InvalidRequest", "something unexpected", "put", "CHECK_FAILED"),
+        ("NoSuchKey", "The specified key does not exist.", "get", "TRANSIENT_ERROR"),
+    ],
+)
+def test_s3_probe_platform_side_errors_never_blame_the_key(code, message, step, reason):
+    """A missing bucket, S3 refusing the platform role, our own canary gone (another probe
+    deleted it): no verdict about the key, an operator reason instead of the customer's."""
+    from byok.reasons import OPERATOR_REASONS
+
+    probe = S3ProbeFacts(
+        "platform-data",
+        "byok-guard/canary/acme/1.txt",
+        ok=False,
+        failed_step=step,
+        error=FactError(code, message, transient=False, operation="PutObject"),
+    )
+    report = run(replace(healthy_facts(), s3_probe=probe))
+    (check,) = [c for c in report.checks if c.check_id == "s3-probe"]
+    assert (check.reason, check.status, check.impact) == (reason, CheckStatus.ERROR, None)
+    assert (reason in OPERATOR_REASONS) is (reason != "TRANSIENT_ERROR")
+    assert decide(None, report).flag.status is HealthStatus.UNKNOWN  # never KEY_UNUSABLE
+    healthy = decide(None, run(healthy_facts())).flag
+    assert decide(healthy, report).flag.status is HealthStatus.HEALTHY  # held
+    if reason == "PLATFORM_BUCKET_MISSING":
+        assert "platform-data" in check.fix
 
 
 def test_s3_probe_throttled_is_error_not_unusable():

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from dataclasses import replace
 
 import pytest
 from validation_facts import AURORA_KEY, NOW, ROLE, S3_KEY, environment, healthy_facts, with_key
@@ -39,7 +40,30 @@ def test_contract_policy_passes(purpose):
     [(Purpose.S3, HealthStatus.KEY_UNUSABLE), (Purpose.AURORA, HealthStatus.AT_RISK)],
 )
 def test_policy_denying_the_platform(purpose, impact):
-    (check,) = policy_check(purpose, without_platform(purpose), source="PutKeyPolicy event e1")
+    # read live (GetKeyPolicy): no probe overrules it (a remembered one: test_evidence_over_memory)
+    (check,) = policy_check(purpose, without_platform(purpose), source="GetKeyPolicy")
+    assert check.reason == "POLICY_DENIES_PLATFORM"
+    assert check.impact is impact
+
+
+@pytest.mark.parametrize(
+    ("purpose", "impact"),
+    [(Purpose.S3, HealthStatus.KEY_UNUSABLE), (Purpose.AURORA, HealthStatus.AT_RISK)],
+)
+def test_policy_from_an_event_denying_the_platform(purpose, impact):
+    refused = FactError("AccessDenied", "not authorized to perform: kms:GenerateDataKey", False)
+    facts = with_key(
+        healthy_facts(),
+        purpose,
+        policy=without_platform(purpose),
+        policy_source="PutKeyPolicy event e1",
+    )
+    if purpose is Purpose.S3:  # the world is consistent: the canary is refused too
+        facts = replace(
+            facts, s3_probe=replace(facts.s3_probe, ok=False, failed_step="put", error=refused)
+        )
+    report = validate(environment(), facts, platform_role_arn=ROLE, now=NOW)
+    (check,) = [c for c in report.checks if c.check_id == "key-policy" and c.purpose is purpose]
     assert check.reason == "POLICY_DENIES_PLATFORM"
     assert check.impact is impact
     assert check.evidence["policy_source"] == "PutKeyPolicy event e1"

@@ -97,6 +97,7 @@ def test_every_reason_named_in_the_checks_is_catalogued():
 def test_fix_templates_render_with_the_fields_checks_supply():
     supplied = {"key_arn", "region", "account", "cluster_id", "statements", "valid_to",
                 "environment_id", "cluster_key_arn", "platform_role_arn"}  # fmt: skip
+    supplied |= {"bucket", "object_arn"}  # the S3 probe's own
     for reason in REASONS.values():
         assert reason.fix_fields() <= supplied, reason.code
     assert get_reason("KEY_DISABLED").fix(key_arn="arn:k") == "aws kms enable-key --key-id arn:k"

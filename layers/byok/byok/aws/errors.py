@@ -22,9 +22,17 @@ from botocore.exceptions import (
     ReadTimeoutError,
 )
 
+from byok.errors import ByokError, TransientError
 from byok.validation.facts import FactError
 
-__all__ = ["AWS_ERRORS", "CLIENT_CONFIG", "TRANSIENT_CODES", "classify", "client_config"]
+__all__ = [
+    "AWS_ERRORS",
+    "CLIENT_CONFIG",
+    "TRANSIENT_CODES",
+    "as_byok_error",
+    "classify",
+    "client_config",
+]
 
 #: what a boto3 call raises, for callers outside ``byok/aws`` that must not import botocore
 AWS_ERRORS: Final = (BotoCoreError, ClientError)
@@ -104,3 +112,14 @@ def classify(exc: BaseException, operation: str | None = None) -> FactError:
         # worth retrying blindly either; callers record them as definitive platform errors
         return FactError(type(exc).__name__, str(exc), False, operation)
     return FactError(type(exc).__name__, str(exc), False, operation)
+
+
+def as_byok_error(exc: BaseException, what: str) -> ByokError:
+    """Any failure of a boto3 call outside the store -> a ``ByokError`` (``TransientError``,
+    retryable, when ``classify`` says a retry may help), so no botocore exception escapes."""
+    if isinstance(exc, ByokError):
+        return exc
+    fact = classify(exc)
+    if fact.transient:
+        return TransientError(f"{what}: {fact.context}")
+    return ByokError(f"{what}: {fact.context}", code=fact.code or "AWS_ERROR")

@@ -37,13 +37,16 @@ CROSS_ACCOUNT_POLICY: Final = FactError(
 
 
 def event_policy(trigger: Trigger | None, key_arn: str) -> tuple[str, str] | None:
-    """The policy text a successful ``PutKeyPolicy`` event carried for this key, with its source."""
-    if trigger is None or trigger.key_arn != key_arn or trigger.event_name != "PutKeyPolicy":
+    """The policy text a successful ``PutKeyPolicy`` event, or a customer reporter's policy
+    report (``KeyPolicyReport``, used the same way), carried for this key, with its source."""
+    if trigger is None or trigger.key_arn != key_arn:
+        return None
+    if trigger.event_name not in ("PutKeyPolicy", "KeyPolicyReport"):
         return None
     policy = trigger.evidence.policy
     if policy is None or trigger.evidence.failed:
         return None
-    return policy, f"PutKeyPolicy event {trigger.event_id}"
+    return policy, f"{trigger.event_name} event {trigger.event_id}"
 
 
 def gather_facts(
@@ -54,11 +57,12 @@ def gather_facts(
     trigger: Trigger | None = None,
     canary_prefix: str = DEFAULT_CANARY_PREFIX,
     shared_with: dict[Purpose, tuple[str, ...]] | None = None,
-    known_policies: dict[Purpose, tuple[str, str]] | None = None,
+    known_policies: dict[Purpose, tuple[str, ...]] | None = None,
 ) -> Facts:
     """Assume the platform role, then read keys, probe S3 and read the cluster, concurrently.
 
-    ``known_policies``: (policy text, source) per purpose from earlier ``PutKeyPolicy`` events,
+    ``known_policies``: (policy text, source, *texts tied with it in the same CloudTrail second)
+    per purpose from earlier ``PutKeyPolicy`` events,
     used only when GetKeyPolicy fails (always, across accounts); else the trigger's own text.
     """
     try:
@@ -122,17 +126,18 @@ def _key_facts(
     metadata: KeyMetadata | FactError,
     policy: str | FactError,
     rotation: bool | FactError,
-    fallback: tuple[str, str] | None,
+    fallback: tuple[str, ...] | None,
     shared_with: tuple[str, ...],
 ) -> KeyFacts:
     policy_text: str | None = None
     policy_source: str | None = None
     policy_error: FactError | None = None
+    alternatives: list[str] = []
     if isinstance(policy, FactError):
         policy_error = policy
         # an event's text only stands in when the platform cannot read the policy itself
         if fallback is not None:
-            policy_text, policy_source = fallback
+            policy_text, policy_source, *alternatives = fallback
     else:
         policy_text, policy_source = policy, "GetKeyPolicy"
     return KeyFacts(
@@ -143,6 +148,7 @@ def _key_facts(
         policy=policy_text,
         policy_source=policy_source,
         policy_error=policy_error,
+        policy_alternatives=tuple(alternatives),
         rotation_enabled=None if isinstance(rotation, FactError) else rotation,
         rotation_error=rotation if isinstance(rotation, FactError) else None,
         shared_with=shared_with,

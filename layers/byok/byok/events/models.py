@@ -110,6 +110,17 @@ class KeyAccessErrorDetail(_Model):
     observed_at: StrictStr
 
 
+class KeyPolicyReportDetail(_Model):
+    """``detail`` of "BYOK Key Policy Report" (source ``byok.customer``): the customer stack's
+    opt-in policy reporter read one of its own keys' policy (GetKeyPolicy works in the key's
+    own account) and forwards it, so a lost ``PutKeyPolicy`` event is caught up on."""
+
+    key_arn: StrictStr
+    policy: StrictStr = Field(min_length=2, max_length=32768)  # KMS's key policy size limit
+    read_at: StrictStr
+    environment_id: StrictStr | None = None
+
+
 class ManualDetail(_Model):
     """``detail`` of "BYOK Manual Validation" (source ``byok.manual``): an operator asks for a
     re-check of a key, an environment, or both (``byok events parse`` / tests / the demo)."""

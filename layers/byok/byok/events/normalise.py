@@ -22,6 +22,7 @@ from byok.events.models import (
     CloudTrailDetail,
     Envelope,
     KeyAccessErrorDetail,
+    KeyPolicyReportDetail,
     KmsNativeDetail,
     ManualDetail,
     RdsClusterDetail,
@@ -87,6 +88,13 @@ SHAPES: dict[tuple[str, str], EventShape] = _registry(
         TriggerKind.KEY_ACCESS_ERROR,
         KeyAccessErrorDetail,
         sources.from_key_access_error,
+    ),
+    EventShape(
+        "byok.customer",
+        "BYOK Key Policy Report",
+        TriggerKind.POLICY_REPORT,
+        KeyPolicyReportDetail,
+        sources.from_policy_report,
     ),
     EventShape(
         "aws.events",

@@ -11,6 +11,7 @@ from byok.events import _fields as f
 from byok.events.models import (
     Envelope,
     KeyAccessErrorDetail,
+    KeyPolicyReportDetail,
     KmsNativeDetail,
     ManualDetail,
     RdsClusterDetail,
@@ -118,6 +119,50 @@ def from_key_access_error(
         )
     return _trigger(
         envelope, kind, evidence, key=key, event_time=(detail.observed_at, "detail.observed_at")
+    )
+
+
+#: the event name a policy report's trigger carries (validation uses it like a PutKeyPolicy)
+POLICY_REPORT_EVENT = "KeyPolicyReport"
+
+
+def from_policy_report(
+    envelope: Envelope, detail: KeyPolicyReportDetail, kind: TriggerKind
+) -> Trigger:
+    """A customer reporter's read of its own key's policy. Only the key's own account may
+    report it (EventBridge sets ``account`` to the sender; the bus policy admits only
+    customers): account A can never hand the platform a policy for account B's key."""
+    import json
+
+    key = f.key_arn(detail.key_arn, "detail.key_arn")
+    if key.account != envelope.account:
+        raise EventError(
+            f"detail.key_arn: key of account {key.account} reported by account "
+            f"{envelope.account}: a policy report covers the sender's own keys only"
+        )
+    if key.region != envelope.region:
+        raise EventError(
+            f"detail.key_arn: key in {key.region} reported from {envelope.region}: the reporter "
+            "runs in its keys' region"
+        )
+    try:
+        parsed = json.loads(detail.policy)
+    except ValueError:
+        parsed = None
+    if not isinstance(parsed, dict):
+        raise EventError("detail.policy: expected a key policy (a JSON object as text)")
+    evidence: dict[str, Any] = {"policy": detail.policy, "reported_by": envelope.account}
+    if detail.environment_id is not None:
+        evidence["environment_id"] = f.environment_id(
+            detail.environment_id, "detail.environment_id"
+        )
+    return _trigger(
+        envelope,
+        kind,
+        evidence,
+        key=key,
+        event_time=(detail.read_at, "detail.read_at"),
+        event_name=POLICY_REPORT_EVENT,
     )
 
 

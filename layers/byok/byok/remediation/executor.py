@@ -8,6 +8,7 @@ retry (or the next sweep) runs it again; a definitive failure is audited and not
 
 from __future__ import annotations
 
+import contextlib
 import json
 import logging
 import os
@@ -29,7 +30,7 @@ from byok.remediation.model import (
     RemediationContext,
     StepOutcome,
 )
-from byok.remediation.plan import DEFAULT_REMINDER_DAYS, plan, plan_reminders
+from byok.remediation.plan import DEFAULT_REMINDER_DAYS, is_current, plan, plan_reminders
 from byok.store import Storage
 from byok.store.records import RemediationRecord
 
@@ -122,13 +123,24 @@ class StepResult:
 
 
 def remediate(change: HealthChange, deps: RemediationDeps) -> list[StepResult]:
-    """Handle one "BYOK Environment Health Changed" event."""
+    """Handle one "BYOK Environment Health Changed" event, unless a newer change superseded it
+    (one ``stale`` result, nothing done: ``plan.is_current``)."""
+    stored = deps.store.get_flag(change.environment_id)
+    if not is_current(change, stored):
+        assert stored is not None
+        detail = (
+            f"{change.status.value} checked at {change.checked_at} is older than the stored "
+            f"{stored.status.value} (changed at {stored.changed_at or stored.checked_at})"
+        )
+        logger.info("stale health change ignored", extra={"detail": detail})
+        return [StepResult("ignore", f"{change.checked_at}:stale", StepOutcome.STALE, detail)]
     ctx = _context(change, deps)
     return [_run(action, change, ctx, deps) for action in plan(change, ctx)]
 
 
 def scheduled(deps: RemediationDeps, environment_ids: list[str] | None = None) -> list[StepResult]:
-    """The sweep's share of remediation: deletion reminders and following cluster starts."""
+    """The scheduled share of remediation: the current flag's plan (a no-op unless its health
+    event was never acted on), deletion reminders and following cluster starts."""
     results: list[StepResult] = []
     envs = (
         [deps.store.get_environment(e) for e in environment_ids]
@@ -141,6 +153,11 @@ def scheduled(deps: RemediationDeps, environment_ids: list[str] | None = None) -
             continue
         change = change_from_flag(flag)
         ctx = _context(change, deps, env=env)
+        # the current flag's own plan: every step is once-keyed like the health event's, so
+        # this is a no-op when the event was acted on, and acts when its delivery was lost
+        # (every flag change is acted on at least once: docs/health.md)
+        for action in plan(change, ctx):
+            results.append(_run(action, change, ctx, deps))
         for action in plan_reminders(change, ctx, deps.reminder_days):
             results.append(_run(action, change, ctx, deps))
         results.extend(_follow_cluster_start(env, ctx, deps))
@@ -184,7 +201,14 @@ def _run(
 ) -> StepResult:
     env_id = change.environment_id
     record = {"action": action.kind.value, "why": action.why, "who": WHO}
-    if not deps.store.claim_once(env_id, action.once_key, record):
+    try:
+        claimed = deps.store.claim_once(env_id, action.once_key, record)
+    except ByokError as exc:
+        if exc.retryable:  # the claim may have landed (answer lost): give it back for the retry
+            with contextlib.suppress(ByokError):
+                deps.store.release_once(env_id, action.once_key)
+        raise
+    if not claimed:
         return StepResult(action.kind.value, action.once_key, StepOutcome.SKIPPED, "already done")
     try:
         detail = _perform(action, change, ctx, deps)
@@ -193,10 +217,22 @@ def _run(
         _audit(deps, env_id, action, StepOutcome.RETRY, exc.message)
         raise
     except ByokError as exc:
-        _audit(deps, env_id, action, StepOutcome.FAILED, exc.message)
+        _finish(deps, env_id, action, StepOutcome.FAILED, exc.message)
         return StepResult(action.kind.value, action.once_key, StepOutcome.FAILED, exc.message)
-    _audit(deps, env_id, action, StepOutcome.DONE, detail)
+    _finish(deps, env_id, action, StepOutcome.DONE, detail)
     return StepResult(action.kind.value, action.once_key, StepOutcome.DONE, detail)
+
+
+def _finish(
+    deps: RemediationDeps, env_id: str, action: Action, result: StepOutcome, detail: str
+) -> None:
+    """Audit the step and complete its claim. The step has happened: even if the audit write
+    fails (raised, so the invocation is retried) the claim is completed, so no retry and no
+    scheduled run repeats the step (a second urgent notice); that one record is what is lost."""
+    try:
+        _audit(deps, env_id, action, result, detail)
+    finally:
+        deps.store.complete_once(env_id, action.once_key)
 
 
 def _perform(
@@ -210,7 +246,7 @@ def _perform(
         return f"{action.notice.value} notification published ({message_id})"
     if action.kind in (ActionKind.PAUSE_WRITES, ActionKind.RESUME_WRITES):
         paused = action.kind is ActionKind.PAUSE_WRITES
-        changed = deps.store.set_writes_paused(env.environment_id, paused, action.why, now)
+        changed = _set_writes_paused(deps, env.environment_id, paused, action.why, now)
         if changed:
             _put_event(
                 deps,
@@ -227,6 +263,24 @@ def _perform(
     if action.kind is ActionKind.START_CLUSTER:
         return _start_cluster(env, deps)
     raise InputError(f"action: unknown remediation action {action.kind!r}")
+
+
+def _set_writes_paused(
+    deps: RemediationDeps, environment_id: str, paused: bool, why: str, at: str
+) -> bool:
+    """``set_writes_paused``; when its answer is lost (a transient error after DynamoDB may have
+    applied it) the attribute is read back: already ``paused`` means the update landed, so the
+    step is done and its event still goes out (a retry would plan no pause any more)."""
+    try:
+        return deps.store.set_writes_paused(environment_id, paused, why, at)
+    except TransientError:
+        try:
+            landed = deps.store.writes_paused(environment_id) is paused
+        except ByokError:
+            landed = False
+        if not landed:
+            raise
+        return True
 
 
 def _start_cluster(env: Environment, deps: RemediationDeps) -> str:
@@ -261,6 +315,7 @@ def _follow_cluster_start(
     record = {"action": "follow_cluster", "why": "cluster start requested", "who": WHO}
     if not deps.store.claim_once(env.environment_id, done, record):
         return []
+    deps.store.complete_once(env.environment_id, done)
     deps.store.append_audit(
         env.environment_id,
         RemediationRecord(

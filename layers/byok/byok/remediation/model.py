@@ -27,6 +27,7 @@ class StepOutcome(StrEnum):
     SKIPPED = "skipped"  # already done (its once-marker was claimed), or not due yet
     FAILED = "failed"  # definitive: audited, not retried
     RETRY = "retry"  # transient: the marker is given back and the Lambda retries (audit only)
+    STALE = "stale"  # the whole event: older than the stored flag's last change, ignored
 
 
 class NoticeKind(StrEnum):

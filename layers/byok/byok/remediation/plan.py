@@ -10,6 +10,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 from datetime import datetime, timedelta
 
+from byok.health import HealthFlag
 from byok.models import ClusterStatus, HealthStatus
 from byok.reasons import ReasonCode
 from byok.reasons import operator_only as reasons_for_operator
@@ -21,13 +22,34 @@ from byok.remediation.model import (
     Problem,
     RemediationContext,
 )
-from byok.times import parse_optional
+from byok.times import parse_optional, parse_time
 
 DEFAULT_REMINDER_DAYS: tuple[int, ...] = (7, 3, 1)
 
 
 def incident_id(change: HealthChange, ctx: RemediationContext) -> str:
     return ctx.incident_opened_at or change.since
+
+
+def is_current(change: HealthChange, stored: HealthFlag | None) -> bool:
+    """May remediation act on ``change``? Only if it is at least as new as the stored flag.
+
+    Why: EventBridge retries a failed delivery for up to hours and Lambda retries an async
+    invocation, so an old KEY_UNUSABLE event can arrive after a newer HEALTHY one; acting on it
+    would pause writes and alarm the customer about a key that works. The stored flag's
+    ``changed_at`` is the ``checked_at`` of the last change (every change is published at least
+    once, so skipping a superseded one loses nothing: the newer event acts). A flag stored before
+    ``changed_at`` existed: the event is current if newer than the flag's validation or if it
+    says what the flag says. No stored flag (never validated, or deregistered): nothing newer
+    contradicts it.
+    """
+    if stored is None:
+        return True
+    at = parse_time(change.checked_at, "checked_at")
+    if stored.changed_at is not None:
+        return at >= parse_time(stored.changed_at, "changed_at")
+    same = change.status is stored.status and set(change.reasons) == set(stored.reasons)
+    return same or at >= parse_time(stored.checked_at, "checked_at")
 
 
 def plan(change: HealthChange, ctx: RemediationContext) -> list[Action]:

@@ -26,6 +26,7 @@ _STEP_METRICS = (
     (StepOutcome.DONE, "RemediationSteps"),
     (StepOutcome.SKIPPED, "SkippedRemediationSteps"),  # repeated deliveries, already done
     (StepOutcome.FAILED, "FailedRemediationSteps"),
+    (StepOutcome.STALE, "StaleHealthChanges"),  # older than the stored flag's last change
 )
 
 

@@ -11,11 +11,12 @@ stores say the same thing.
 from __future__ import annotations
 
 from collections.abc import Mapping
-from datetime import UTC, datetime
-from typing import Any, Protocol, runtime_checkable
+from datetime import UTC, datetime, timedelta
+from typing import Any, Final, Protocol, runtime_checkable
 
 from byok.errors import (
     ConflictError,
+    FlagMovedError,
     InputError,
     NotFoundError,
     RegistrationConflict,
@@ -27,15 +28,20 @@ from byok.store.records import (
     AuditEntry,
     AuditRecord,
     EnvironmentState,
+    FlagChange,
     OutboxEntry,
     RememberedPolicy,
 )
+from byok.times import parse_time
 
 __all__ = [
+    "CLAIM_LEASE_SECONDS",
     "MUTABLE_FIELDS",
     "Storage",
     "concurrent_change",
     "conflict_error",
+    "flag_moved",
+    "lease_expired_before",
     "not_registered",
     "now_iso",
     "same_key_twice",
@@ -47,6 +53,17 @@ __all__ = [
 #: The id, the account and the region are the environment's identity (keys and cluster are
 #: bound to them): changing one is a different environment (deregister, register).
 MUTABLE_FIELDS = ("s3_key_arn", "aurora_key_arn", "bucket", "cluster_id")
+
+
+#: a remediation step claimed but not completed this long ago is taken to have died with its
+#: process (remediate's timeout is 120 s; the scheduled run re-plans every SweepSchedule)
+CLAIM_LEASE_SECONDS: Final = 900
+
+
+def lease_expired_before(now: str | None = None) -> str:
+    """Claims made before this time and never completed may be claimed again."""
+    at = parse_time(now, "now") if now else datetime.now(UTC)
+    return (at - timedelta(seconds=CLAIM_LEASE_SECONDS)).isoformat(timespec="microseconds")
 
 
 @runtime_checkable
@@ -87,6 +104,23 @@ class Storage(Protocol):
     def put_flag(self, flag: HealthFlag, previous_checked_at: str | None = None) -> None:
         """Write unless the stored flag is at least as recent (``StaleWriteError``)."""
 
+    def commit_flag(
+        self,
+        flag: HealthFlag,
+        previous_checked_at: str | None = None,
+        change: FlagChange | None = None,
+        *,
+        expect_previous: bool = False,
+    ) -> None:
+        """Write ``flag`` and, for a change, its audit record and pending outbox entry, all or
+        nothing (``StaleWriteError`` when the stored flag is at least as recent).
+
+        ``expect_previous``: the decision was taken against the flag checked at
+        ``previous_checked_at`` (None: no flag); if another, older flag replaced it meanwhile,
+        ``FlagMovedError`` carries it so the caller decides again. A write whose answer was lost
+        and whose retry finds this very write stored returns normally: it is this call's own
+        result, not a newer one."""
+
     # ---- audit ----------------------------------------------------------------------------
     def append_audit(
         self,
@@ -100,8 +134,20 @@ class Storage(Protocol):
     ) -> list[AuditEntry]: ...
 
     # ---- remediation state ----------------------------------------------------------------
-    def claim_once(self, environment_id: str, once_key: str, record: Mapping[str, Any]) -> bool:
-        """True for exactly one of any number of claims of the same step."""
+    def claim_once(
+        self,
+        environment_id: str,
+        once_key: str,
+        record: Mapping[str, Any],
+        now: str | None = None,
+    ) -> bool:
+        """True for exactly one of any number of claims of the same step. A claim never
+        completed (the process died between claiming and finishing the step) may be taken
+        again once it is ``CLAIM_LEASE_SECONDS`` old (``now``: the time to judge by, default
+        the clock), so the step is not skipped forever."""
+
+    def complete_once(self, environment_id: str, once_key: str) -> None:
+        """Mark a claimed step done: it is never claimed again."""
 
     def release_once(self, environment_id: str, once_key: str) -> None: ...
 
@@ -201,6 +247,15 @@ def concurrent_change(environment_id: str) -> ConflictError:
     return ConflictError(
         f"environment_id: environment {environment_id!r} changed or was deregistered while "
         "updating it; nothing was changed (show it and try again)"
+    )
+
+
+def flag_moved(flag: HealthFlag, stored: HealthFlag | None) -> FlagMovedError:
+    when = stored.checked_at if stored is not None else "none"
+    return FlagMovedError(
+        f"health flag of {flag.environment_id!r}: replaced meanwhile by the one checked at "
+        f"{when} (older than {flag.checked_at}); decide again",
+        stored=stored,
     )
 
 

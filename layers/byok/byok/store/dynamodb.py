@@ -32,6 +32,8 @@ from byok.store.base import (
     MUTABLE_FIELDS,
     concurrent_change,
     conflict_error,
+    flag_moved,
+    lease_expired_before,
     not_registered,
     now_iso,
     same_key_twice,
@@ -42,6 +44,7 @@ from byok.store.records import (
     AuditEntry,
     AuditRecord,
     EnvironmentState,
+    FlagChange,
     OutboxEntry,
     RememberedPolicy,
 )
@@ -64,7 +67,17 @@ PERMISSIONS = declare(
 ) + declare(("dynamodb:PutItem", "dynamodb:Query"), Resource.AUDIT_TABLE)
 
 #: attributes of the flag item that are not flag fields
-_FLAG_ROW_ONLY = ("pk", "sk", "kind", "checked_at_key", "based_on_checked_at")
+_FLAG_ROW_ONLY = ("pk", "sk", "kind", "checked_at_key", "based_on_checked_at", "write_id")
+#: cancellation reasons of a transaction that a retry may clear (DynamoDB API reference,
+#: TransactWriteItems "TransactionCanceledException")
+_TRANSIENT_CANCELLATIONS = frozenset(
+    {
+        "TransactionConflict",
+        "ThrottlingError",
+        "ProvisionedThroughputExceeded",
+        "RequestLimitExceeded",
+    }
+)
 
 _CONDITION_FAILED = "ConditionalCheckFailedException"
 
@@ -445,35 +458,135 @@ class DynamoDBStore:
         return _flag(row) if row is not None else None
 
     def put_flag(self, flag: HealthFlag, previous_checked_at: str | None = None) -> None:
-        """Write ``flag`` unless the stored flag reflects a validation at least as recent.
+        """``commit_flag`` without a change (a HOLD, or tests writing a flag)."""
+        self.commit_flag(flag, previous_checked_at)
+
+    def commit_flag(
+        self,
+        flag: HealthFlag,
+        previous_checked_at: str | None = None,
+        change: FlagChange | None = None,
+        *,
+        expect_previous: bool = False,
+    ) -> None:
+        """Write ``flag`` unless the stored flag reflects a validation at least as recent, and
+        with a change its audit record and pending outbox entry: ONE ``TransactWriteItems``.
 
         The condition (no flag yet, or stored ``checked_at`` strictly older) is evaluated by
         DynamoDB, so of two concurrent validations the newer result always stands, whatever the
         order the writes arrive in; the loser gets ``StaleWriteError`` carrying the stored flag.
-        ``previous_checked_at`` (the flag the decision was based on) is kept on the row for
-        tracing races.
+        Every row carries a ``write_id`` unique to this call: when botocore retries a write whose
+        answer was lost (a timeout after DynamoDB applied it), the retry fails the condition on
+        our own row, and the ``write_id`` of the stored row says so: success, not staleness.
+        ``previous_checked_at`` (the flag the decision was based on) is kept for tracing races.
         """
+        import uuid
+
+        write_id = uuid.uuid4().hex
         data = flag.to_dict()
         data["details"] = json.dumps(data["details"], sort_keys=True, default=str)
         new_key = keys.time_key(flag.checked_at)
+        pk = keys.env_pk(flag.environment_id)
         row = {
-            "pk": keys.env_pk(flag.environment_id),
+            "pk": pk,
             "sk": keys.HEALTH,
             "kind": "health_flag",
             **data,
             "checked_at_key": new_key,
             "based_on_checked_at": previous_checked_at,
+            "write_id": write_id,
         }
-        stored = self._put_if(
-            f"write the health flag of {flag.environment_id!r}",
-            row,
-            # a row without checked_at_key (hand-written, older code) never blocks
+        # a row without checked_at_key (hand-written, older code) never blocks
+        condition = (
             "attribute_not_exists(pk) OR attribute_not_exists(checked_at_key) OR "
-            "checked_at_key < :new",
-            {":new": new_key},
+            "checked_at_key < :new"
         )
-        if stored is not None:
-            raise stale_flag(flag, _flag_or_none(stored))
+        values: dict[str, Any] = {":new": new_key}
+        if expect_previous and previous_checked_at is None:
+            condition = "attribute_not_exists(pk)"
+            values = {}
+        elif expect_previous:
+            condition = f"checked_at = :previous AND ({condition})"
+            values[":previous"] = previous_checked_at
+        put: dict[str, Any] = {
+            "TableName": self.environments_table,
+            "Item": self._item(row),
+            "ConditionExpression": condition,
+            "ReturnValuesOnConditionCheckFailure": "ALL_OLD",
+        }
+        if values:
+            put["ExpressionAttributeValues"] = self._item(values)
+        items: list[dict[str, Any]] = [{"Put": put}]
+        if change is not None:
+            at = flag.checked_at
+            outbox = {
+                "pk": pk,
+                "sk": keys.OUTBOX,
+                "kind": "outbox",
+                "checked_at": at,
+                "entry": json.dumps(dict(change.entry), sort_keys=True, default=str),
+                "published": False,
+                "write_id": write_id,
+            }
+            audit = {
+                "pk": pk,
+                "sk": keys.audit_sk(at),
+                "environment_id": flag.environment_id,
+                "recorded_at": at,
+                "record": json.dumps(change.audit.to_body(), sort_keys=True, default=str),
+            }
+            # the flag's condition guards the outbox too: only a newer flag replaces it
+            items.append(
+                {"Put": {"TableName": self.environments_table, "Item": self._item(outbox)}}
+            )
+            items.append(
+                {
+                    "Put": {
+                        "TableName": self.audit_table,
+                        "Item": self._item(audit),
+                        "ConditionExpression": "attribute_not_exists(pk)",
+                    }
+                }
+            )
+        what = f"write the health flag of {flag.environment_id!r}"
+        from botocore.exceptions import ClientError
+
+        try:
+            self.client.transact_write_items(TransactItems=items)
+        except ClientError as exc:
+            if _code(exc) != "TransactionCanceledException":
+                raise translate(exc, what) from exc
+            self._settle_cancelled(flag, write_id, exc, what)
+        except Exception as exc:
+            raise translate(exc, what) from exc
+
+    def _settle_cancelled(self, flag: HealthFlag, write_id: str, exc: Any, what: str) -> None:
+        """A cancelled flag transaction: our own earlier attempt (return), a newer flag
+        (``StaleWriteError``), a conflict a retry clears (``TransientError``), else an error."""
+        reasons = exc.response.get("CancellationReasons") or []
+        codes = [str(r.get("Code") or "None") for r in reasons]
+        if codes and codes[0] == "ConditionalCheckFailed":
+            item = reasons[0].get("Item")
+            stored = (
+                self._plain(item)
+                if item
+                else self._get(keys.env_pk(flag.environment_id), keys.HEALTH)
+            )
+            if stored is not None and stored.get("write_id") == write_id:
+                return  # the retry of a write that had landed: our own result
+            current = _flag_or_none(stored or {})
+            newer = current is None or keys.time_key(current.checked_at) >= keys.time_key(
+                flag.checked_at
+            )
+            if stored and newer:
+                raise stale_flag(flag, current)
+            raise flag_moved(flag, current)
+        if set(codes) & _TRANSIENT_CANCELLATIONS:
+            raise TransientError(f"{what}: transaction cancelled ({', '.join(codes)})") from exc
+        raise ByokError(
+            f"{what}: transaction cancelled ({', '.join(codes) or 'no reason given'})",
+            code="TRANSACTION_CANCELLED",
+        ) from exc
 
     # ---- audit ----------------------------------------------------------------------------
 
@@ -487,9 +600,12 @@ class DynamoDBStore:
         recorded_at = at or now_iso()
         sk = keys.audit_sk(recorded_at)
         body = json.dumps(_body(record), sort_keys=True, default=str)
-        _call(
+        # the sort key is unique to this call: a failed condition can only meet this very
+        # record, stored by an attempt whose answer was lost (botocore retried it): success
+        _conditional(
             f"append an audit record for {environment_id!r}",
             self.client.put_item,
+            lambda item: {},
             TableName=self.audit_table,
             Item=self._item(
                 {
@@ -533,21 +649,53 @@ class DynamoDBStore:
 
     # ---- remediation state ----------------------------------------------------------------
 
-    def claim_once(self, environment_id: str, once_key: str, record: Mapping[str, Any]) -> bool:
+    def claim_once(
+        self,
+        environment_id: str,
+        once_key: str,
+        record: Mapping[str, Any],
+        now: str | None = None,
+    ) -> bool:
         """Claim the right to run one remediation step; False if it already ran (or runs).
 
         A conditional put on ``ENV#<id>`` / ``ONCE#<key>``: of any number of concurrent or
-        repeated deliveries of the same health event, exactly one gets True.
+        repeated deliveries of the same health event, exactly one gets True. The claim carries
+        a ``claim_id`` unique to this call, so botocore's retry of a claim whose answer was lost
+        (it landed) finds its own claim and still gets True: the step is not skipped forever.
         """
+        import uuid
+
+        claim_id = uuid.uuid4().hex
         row = {
             "pk": keys.env_pk(environment_id),
             "sk": keys.once_sk(once_key),
             "kind": "remediation_step",
             "record": json.dumps(dict(record), sort_keys=True, default=str),
             "claimed_at": now_iso(),
+            "claim_id": claim_id,
         }
         what = f"claim remediation step {once_key!r} of {environment_id!r}"
-        return self._put_if(what, row, "attribute_not_exists(pk)", None) is None
+        # a claim of older code (no claim_id) counts as done; a new one not completed within
+        # the lease died with its process and may be taken again
+        condition = (
+            "attribute_not_exists(pk) OR (attribute_exists(claim_id) AND "
+            "attribute_not_exists(done_at) AND claimed_at < :stale)"
+        )
+        stored = self._put_if(what, row, condition, {":stale": lease_expired_before(now)})
+        return stored is None or stored.get("claim_id") == claim_id
+
+    def complete_once(self, environment_id: str, once_key: str) -> None:
+        """Mark a claimed step done (a released or missing claim is left alone)."""
+        _conditional(
+            f"complete remediation step {once_key!r} of {environment_id!r}",
+            self.client.update_item,
+            lambda item: {},
+            TableName=self.environments_table,
+            Key=self._item({"pk": keys.env_pk(environment_id), "sk": keys.once_sk(once_key)}),
+            UpdateExpression="SET done_at = :t",
+            ConditionExpression="attribute_exists(pk)",
+            ExpressionAttributeValues=self._item({":t": now_iso()}),
+        )
 
     def release_once(self, environment_id: str, once_key: str) -> None:
         """Give a claimed step back after it failed, so a retry may run it."""
@@ -571,8 +719,13 @@ class DynamoDBStore:
     def set_writes_paused(self, environment_id: str, paused: bool, reason: str, at: str) -> bool:
         """Set ``writes_paused`` on the environment item; False when it already had that value.
 
-        Conditional, so two remediations racing flip it once and audit it once.
+        Conditional, so two remediations racing flip it once and audit it once; a write id
+        unique to this call tells botocore's retry of a landed update (answer lost) that the
+        flip was its own (True, so the "Writes Paused" event still goes out).
         """
+        import uuid
+
+        write_id = uuid.uuid4().hex
         stored = _conditional(
             f"set writes_paused={paused} on {environment_id!r}",
             self.client.update_item,
@@ -580,12 +733,15 @@ class DynamoDBStore:
             TableName=self.environments_table,
             Key=self._item({"pk": keys.env_pk(environment_id), "sk": keys.META}),
             UpdateExpression="SET writes_paused = :p, writes_paused_reason = :r, "
-            "writes_paused_changed_at = :t",
+            "writes_paused_changed_at = :t, writes_paused_write_id = :w",
             ConditionExpression="attribute_exists(pk) AND "
             "(attribute_not_exists(writes_paused) OR writes_paused <> :p)",
-            ExpressionAttributeValues=self._item({":p": paused, ":r": reason, ":t": at}),
+            ExpressionAttributeValues=self._item(
+                {":p": paused, ":r": reason, ":t": at, ":w": write_id}
+            ),
+            ReturnValuesOnConditionCheckFailure="ALL_OLD",
         )
-        if stored is None:
+        if stored is None or stored.get("writes_paused_write_id") == write_id:
             return True
         self.writes_paused(environment_id)  # NotFoundError if it is not registered
         return False
@@ -632,9 +788,10 @@ class DynamoDBStore:
         """Store ``policy`` unless a newer one is stored; True when stored.
 
         Conditional on the event time, so a late, older event never replaces a newer policy.
-        "<=": CloudTrail times have one-second resolution, so two PutKeyPolicy calls in the same
-        second tie; the one delivered last (almost always the later call) wins rather than the
-        second edit being dropped.
+        CloudTrail times have one-second resolution, so two PutKeyPolicy calls in the same
+        second tie: the one delivered last becomes ``policy`` and every text of that second is
+        kept in ``ties`` (by event id), so validation can let the key's live truth decide which
+        is current instead of the delivery order.
         """
         row = {
             "pk": keys.key_pk(key_arn),
@@ -643,17 +800,35 @@ class DynamoDBStore:
             "policy": policy,
             "event_time": event_time,
             "event_id": event_id,
+            "ties": {event_id: policy},
         }
         what = f"remember the key policy of {key_arn}"
-        condition = "attribute_not_exists(pk) OR event_time <= :t"
-        return self._put_if(what, row, condition, {":t": event_time}) is None
+        condition = "attribute_not_exists(pk) OR event_time < :t"
+        stored = self._put_if(what, row, condition, {":t": event_time})
+        if stored is None:
+            return True
+        if stored.get("event_time") != event_time:
+            return False  # a newer policy is stored
+        tied = _conditional(
+            what,
+            self.client.update_item,
+            lambda item: {},
+            TableName=self.environments_table,
+            Key=self._item({"pk": keys.key_pk(key_arn), "sk": keys.POLICY}),
+            UpdateExpression="SET policy = :p, event_id = :id, ties.#id = :p",
+            ConditionExpression="event_time = :t AND attribute_exists(ties)",
+            ExpressionAttributeNames={"#id": event_id},
+            ExpressionAttributeValues=self._item({":p": policy, ":id": event_id, ":t": event_time}),
+        )
+        return tied is None
 
     def recall_policy(self, key_arn: str) -> RememberedPolicy | None:
-        """The newest remembered policy of ``key_arn``, or None."""
+        """The newest remembered policy of ``key_arn`` (with its same-second ties), or None."""
         row = self._get(keys.key_pk(key_arn), keys.POLICY)
         if row is None:
             return None
-        return RememberedPolicy(key_arn, row["policy"], row["event_time"], row["event_id"])
+        ties = {str(k): str(v) for k, v in (row.get("ties") or {}).items()}
+        return RememberedPolicy(key_arn, row["policy"], row["event_time"], row["event_id"], ties)
 
 
 # ---- rows -> records -------------------------------------------------------------------------

@@ -13,7 +13,7 @@ from __future__ import annotations
 import json
 import threading
 from collections.abc import Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 from byok.errors import InputError
@@ -27,6 +27,7 @@ from byok.store.records import (
     BucketClaim,
     ClusterClaim,
     EnvironmentState,
+    FlagChange,
     KeyClaim,
     OnceMarker,
     OutboxEntry,
@@ -224,6 +225,16 @@ class MemoryStore:
             return self._partition(environment_id).flag
 
     def put_flag(self, flag: HealthFlag, previous_checked_at: str | None = None) -> None:
+        self.commit_flag(flag, previous_checked_at)
+
+    def commit_flag(
+        self,
+        flag: HealthFlag,
+        previous_checked_at: str | None = None,
+        change: FlagChange | None = None,
+        *,
+        expect_previous: bool = False,
+    ) -> None:
         stored_copy = HealthFlag.from_dict(_copy(flag.to_dict()))
         with self._lock:
             slot = self._partition(flag.environment_id)
@@ -232,7 +243,17 @@ class MemoryStore:
                 flag.checked_at
             ):
                 raise base.stale_flag(flag, current)
+            if expect_previous and (current.checked_at if current else None) != (
+                previous_checked_at
+            ):
+                raise base.flag_moved(flag, current)
             slot.flag = stored_copy
+            if change is not None:
+                at = flag.checked_at
+                slot.outbox = OutboxEntry(flag.environment_id, at, _copy(dict(change.entry)))
+                body = _copy(change.audit.to_body())
+                entry = AuditEntry(flag.environment_id, keys.audit_sk(at), at, body)
+                self._audit.setdefault(flag.environment_id, []).append(entry)
 
     # ---- audit ----------------------------------------------------------------------------
 
@@ -262,15 +283,30 @@ class MemoryStore:
 
     # ---- remediation state ----------------------------------------------------------------
 
-    def claim_once(self, environment_id: str, once_key: str, record: Mapping[str, Any]) -> bool:
+    def claim_once(
+        self,
+        environment_id: str,
+        once_key: str,
+        record: Mapping[str, Any],
+        now: str | None = None,
+    ) -> bool:
         with self._lock:
             slot = self._partition(environment_id)
-            if once_key in slot.once:
+            held = slot.once.get(once_key)
+            stale = base.lease_expired_before(now)
+            if held is not None and (held.done or held.claimed_at >= stale):
                 return False
             slot.once[once_key] = OnceMarker(
                 environment_id, once_key, _copy(dict(record)), base.now_iso()
             )
             return True
+
+    def complete_once(self, environment_id: str, once_key: str) -> None:
+        with self._lock:
+            slot = self._partition(environment_id)
+            held = slot.once.get(once_key)
+            if held is not None:
+                slot.once[once_key] = replace(held, done=True)
 
     def release_once(self, environment_id: str, once_key: str) -> None:
         with self._lock:
@@ -325,7 +361,9 @@ class MemoryStore:
             current = self._policies.get(key_arn)
             if current is not None and not current.event_time <= event_time:
                 return False
-            self._policies[key_arn] = RememberedPolicy(key_arn, policy, event_time, event_id)
+            ties = dict(current.ties) if current and current.event_time == event_time else {}
+            ties[event_id] = policy
+            self._policies[key_arn] = RememberedPolicy(key_arn, policy, event_time, event_id, ties)
             return True
 
     def recall_policy(self, key_arn: str) -> RememberedPolicy | None:

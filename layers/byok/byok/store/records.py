@@ -25,6 +25,7 @@ __all__ = [
     "ClusterClaim",
     "DeregisteredRecord",
     "EnvironmentState",
+    "FlagChange",
     "HealthChangedRecord",
     "KeyClaim",
     "OnceMarker",
@@ -72,6 +73,8 @@ class OnceMarker:
     once_key: str
     record: Mapping[str, Any]
     claimed_at: str
+    #: completed; an uncompleted claim older than the lease may be taken again
+    done: bool = False
 
 
 @dataclass(frozen=True, slots=True)
@@ -90,6 +93,19 @@ class OutboxEntry:
 
 
 @dataclass(frozen=True, slots=True)
+class FlagChange:
+    """What a health change records together with its flag, in the same atomic write: the
+    audit record and the ``put_events`` entry waiting in the outbox.
+
+    Why together: written one after the other, a crash (or a lost answer, whose retry finds the
+    flag already changed) between the flag and the outbox left a flag no event ever announced.
+    """
+
+    audit: HealthChangedRecord
+    entry: Mapping[str, Any]
+
+
+@dataclass(frozen=True, slots=True)
 class RememberedPolicy:
     """The newest key policy text a ``PutKeyPolicy`` CloudTrail event carried for a key.
 
@@ -101,6 +117,14 @@ class RememberedPolicy:
     policy: str
     event_time: str
     event_id: str
+    #: every policy text seen in that same second, by event id (CloudTrail times have one-second
+    #: resolution, so two edits may tie: which is current is for live evidence to decide)
+    ties: Mapping[str, str] = field(default_factory=dict)
+
+    @property
+    def alternatives(self) -> tuple[str, ...]:
+        """The other texts of the same second (distinct from ``policy``)."""
+        return tuple(sorted({p for p in self.ties.values() if p != self.policy}))
 
     @property
     def source(self) -> str:

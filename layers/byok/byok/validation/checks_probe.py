@@ -34,7 +34,13 @@ _CLUSTER_NOT_FOUND: Final = frozenset({"DBClusterNotFoundFault", "DBClusterNotFo
     inputs=("s3_probe", "platform_role_arn"),
 )
 class S3Probe(Check):
-    """Write, read and delete an SSE-KMS canary object with the S3 key, as the platform role."""
+    """Write and read an SSE-KMS canary object with the S3 key, as the platform role.
+
+    Only a KMS answer is evidence about the customer's key. A ``NoSuchKey`` on our own canary
+    (another probe, or the lifecycle rule, removed it) proves nothing; a missing bucket or S3
+    refusing the platform role before KMS is asked is the platform's own configuration, reported
+    with an operator reason (``byok.reasons.OPERATOR_REASONS``) and never as the customer's key.
+    """
 
     purposes = (Purpose.S3,)
 
@@ -43,19 +49,25 @@ class S3Probe(Check):
         if probe is None:
             yield self.skipped(ctx, purpose, "S3 probe not run")
             return
-        evidence = {"bucket": probe.bucket, "object_key": probe.object_key}
+        evidence: dict[str, object] = {"bucket": probe.bucket, "object_key": probe.object_key}
         if probe.ok:
-            yield self.result(
-                ctx, purpose, None, "SSE-KMS canary put/get/delete ok", evidence=evidence
-            )
+            message = "SSE-KMS canary put/get ok"
+            if probe.cleanup_error is not None:
+                evidence["cleanup_error"] = probe.cleanup_error.context
+                message += " (delete failed; the lifecycle rule expires the object)"
+            yield self.result(ctx, purpose, None, message, evidence=evidence)
             return
         error = probe.error or FactError("Unknown", "probe failed", transient=False)
         evidence["failed_step"] = probe.failed_step
         if error.transient:
             yield self.could_not_check(ctx, purpose, error, f"S3 canary ({probe.failed_step})")
             return
-        reason = reason_for_error(error) or ReasonCode.S3_PROBE_FAILED
+        reason = probe_reason(error)
+        if reason is None:  # our canary vanished: not an answer about the key
+            yield self.could_not_check(ctx, purpose, error, f"S3 canary ({probe.failed_step})")
+            return
         statements = None
+        fix_values: dict[str, object] = {"bucket": probe.bucket}
         if reason in {ReasonCode.POLICY_DENIES_PLATFORM, ReasonCode.S3_PROBE_FAILED}:
             from byok.contract import render_statements
 
@@ -63,11 +75,14 @@ class S3Probe(Check):
                 render_statements(purpose, ctx.env.key_arn(purpose), ctx.platform_role_arn),
                 indent=2,
             )
-        fix_values = {"statements": statements} if statements else None
+            fix_values["statements"] = statements
+        if reason is ReasonCode.PLATFORM_S3_DENIED:
+            fix_values["platform_role_arn"] = ctx.platform_role_arn
+            fix_values["object_arn"] = f"arn:aws:s3:::{probe.bucket}/{probe.object_key}"
         if reason == ReasonCode.PLATFORM_ROLE_DENIES:  # the platform role's policy: operator's fix
             from byok.validation.checks_role import operator_fix_values
 
-            fix_values = operator_fix_values(ctx, purpose)
+            fix_values = dict(operator_fix_values(ctx, purpose))
         yield self.result(
             ctx,
             purpose,
@@ -77,6 +92,39 @@ class S3Probe(Check):
             evidence=evidence,
             fix_values=fix_values,
         )
+
+
+#: S3's own answers that a canary's bucket is missing or not where the environment says
+_BUCKET_MISSING: Final = frozenset(
+    {
+        "NoSuchBucket",
+        "PermanentRedirect",
+        "AuthorizationHeaderMalformed",
+        "IllegalLocationConstraintException",
+    }
+)
+_ACCESS_DENIED: Final = frozenset({"AccessDenied", "AccessDeniedException", "AllAccessDisabled"})
+
+
+def probe_reason(error: FactError) -> ReasonCode | None:
+    """The reason a definitive canary error proves; None when it proves nothing (``NoSuchKey``).
+
+    KMS errors (S3 passes them on as ``KMS.<code>``, a denial names the ``kms:`` action) are about
+    the key; S3's own refusals are about the platform's bucket or role; any other KMS exception
+    is still the key path failing (``S3_PROBE_FAILED``); anything else is an unexpected error.
+    """
+    key_reason = reason_for_error(error)
+    if key_reason is not None:
+        return key_reason
+    if error.code in {"NoSuchKey", "NoSuchVersion"}:
+        return None
+    if error.code in _BUCKET_MISSING:
+        return ReasonCode.PLATFORM_BUCKET_MISSING
+    if error.code in _ACCESS_DENIED:
+        return ReasonCode.PLATFORM_S3_DENIED
+    if error.code.endswith("Exception"):  # KMS's error codes; S3's never end so
+        return ReasonCode.S3_PROBE_FAILED
+    return ReasonCode.CHECK_FAILED
 
 
 @register_check(

@@ -115,6 +115,9 @@ class KeyFacts:
     #: platform may not read the policy and a forwarded event carried it
     policy_source: str | None = None
     policy_error: FactError | None = None
+    #: other policy texts remembered for the same CloudTrail second as ``policy`` (a tie the
+    #: key's live truth must decide, not delivery order)
+    policy_alternatives: tuple[str, ...] = ()
     rotation_enabled: bool | None = None
     rotation_error: FactError | None = None
     #: other users of the same key (environment ids, "<env>/<purpose>"), from the registry
@@ -123,13 +126,17 @@ class KeyFacts:
 
 @dataclass(frozen=True, slots=True)
 class S3ProbeFacts:
-    """The SSE-KMS canary round trip (put, get, delete) as the platform role."""
+    """The SSE-KMS canary round trip (put, get, delete) as the platform role.
+
+    ``ok`` when put and get worked; a failed delete only sets ``cleanup_error`` (the key was
+    proven usable, the lifecycle rule expires the object)."""
 
     bucket: str
     object_key: str
     ok: bool
-    failed_step: str | None = None  # "put" | "get" | "delete"
+    failed_step: str | None = None  # "put" | "get"
     error: FactError | None = None
+    cleanup_error: FactError | None = None
 
 
 @dataclass(frozen=True, slots=True)
