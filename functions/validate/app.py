@@ -38,21 +38,10 @@ _deps = support.cached_deps(support.service_deps)
 @tracer.capture_method(capture_response=False)
 def record_handler(record: SQSRecord, lambda_context: LambdaContext) -> dict[str, Any]:
     """Validate one environment; raise to fail this record only (it will be redelivered).
-
-    A record is started only while one worst-case validation still fits in the time left
-    (``byok.aws.budget.record_seconds``): otherwise it fails untouched and comes back, instead of
-    the whole batch being killed at the timeout (docs/platform.md)."""
-    from byok.aws.budget import record_seconds
-    from byok.errors import TransientError
+    Started only while a worst-case validation fits (``support.defer_if_out_of_time``)."""
     from byok.service import process_validate_message
 
-    budget_ms = record_seconds() * 1000
-    if lambda_context.get_remaining_time_in_millis() < budget_ms:
-        support.add_counts(metrics, {"DeferredRecords": 1})
-        raise TransientError(
-            f"{lambda_context.get_remaining_time_in_millis()} ms left, a validation may take "
-            f"{budget_ms} ms: record deferred to its redelivery"
-        )
+    support.defer_if_out_of_time(lambda_context, metrics)
     deps = _deps()  # outside the try: a misconfigured function fails every record, drops none
     try:
         outcome = process_validate_message(record.body, deps)
@@ -61,9 +50,7 @@ def record_handler(record: SQSRecord, lambda_context: LambdaContext) -> dict[str
     support.add_counts(metrics, {"Validations": 1})
     result = outcome.to_dict()
     support.count_operator_problems(metrics, [result])
-    if result["operator_reasons"]:
-        support.add_counts(metrics, {"PlatformConfigurationErrors": 1})
-        logger.error("platform configuration problem (operator)", extra={"outcome": result})
+    support.count_platform_configuration(metrics, logger, result)
     logger.info("validated", extra={"message_id": record.message_id, "outcome": result})
     return result
 

@@ -43,6 +43,8 @@ __all__ = [
     "add_counts",
     "cached_deps",
     "count_operator_problems",
+    "count_platform_configuration",
+    "defer_if_out_of_time",
     "event_id",
     "handle_error",
     "idempotency_error",
@@ -257,14 +259,13 @@ def idempotency_error(exc: BaseException) -> ByokError | None:
     progress in another container, a throttled or timed-out idempotency table) are no
     ``ByokError`` and would escape the handler's error policy."""
     from aws_lambda_powertools.utilities.idempotency import exceptions as idem
-    from botocore.exceptions import BotoCoreError, ClientError
 
-    from byok.aws.errors import as_byok_error
+    from byok.aws.errors import AWS_ERRORS, as_byok_error
     from byok.errors import TransientError
 
     if isinstance(exc, ByokError):
         return exc
-    if isinstance(exc, BotoCoreError | ClientError):
+    if isinstance(exc, AWS_ERRORS):
         return as_byok_error(exc, "idempotency table")
     if isinstance(
         exc, idem.IdempotencyAlreadyInProgressError | idem.IdempotencyInconsistentStateError
@@ -272,7 +273,7 @@ def idempotency_error(exc: BaseException) -> ByokError | None:
         return TransientError(f"idempotency: {exc} (another delivery is being handled)")
     if isinstance(exc, idem.IdempotencyPersistenceLayerError):
         cause = exc.__cause__
-        if cause is None or isinstance(cause, BotoCoreError | ClientError | ByokError):
+        if cause is None or isinstance(cause, (*AWS_ERRORS, ByokError)):
             inner = idempotency_error(cause) if cause is not None else None
             if inner is None or inner.retryable:
                 return TransientError(f"idempotency table: {exc}")
@@ -281,3 +282,29 @@ def idempotency_error(exc: BaseException) -> ByokError | None:
     if isinstance(exc, idem.BaseError):
         return ByokError(f"idempotency: {exc}", code="IDEMPOTENCY_FAILED")
     return None
+
+
+def defer_if_out_of_time(context: Any, metrics: _Metrics) -> None:
+    """validate starts a record only while one worst-case validation still fits in the time
+    left (``byok.aws.budget.record_seconds``); otherwise the record fails untouched
+    (``TransientError``, redelivered) instead of the whole batch being killed at the timeout."""
+    from byok.aws.budget import record_seconds
+    from byok.errors import TransientError
+
+    budget_ms = record_seconds() * 1000
+    left = context.get_remaining_time_in_millis()
+    if left < budget_ms:
+        add_counts(metrics, {"DeferredRecords": 1})
+        raise TransientError(
+            f"{left} ms left, a validation may take {budget_ms} ms: record deferred"
+        )
+
+
+def count_platform_configuration(
+    metrics: _Metrics, logger: _Logger, result: dict[str, Any]
+) -> None:
+    """A validation that found the platform's own set-up wrong (``OPERATOR_REASONS``): the
+    operator's metric (alarmed) and an error log line; the customer is never told."""
+    if result.get("operator_reasons"):
+        add_counts(metrics, {"PlatformConfigurationErrors": 1})
+        logger.error("platform configuration problem (operator)", extra={"outcome": result})
