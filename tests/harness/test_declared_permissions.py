@@ -150,6 +150,9 @@ def recorded() -> Iterator[tuple[bw.World, dict[str, set[tuple[str, str]]]]]:
             assert _run(world, "key_events", _key_event(world, "put_key_policy"), monkeypatch)
             schedule = json.loads((EVENTS / "sweep" / "scheduled_event.json").read_text())
             assert _run(world, "sweep", schedule, monkeypatch)["enqueued"] == 1
+            # remediate each health change while it is the newest (an older one is ignored as
+            # stale), so the writes-paused path runs too
+            seen = _remediate_new(world, monkeypatch, 0)
             world.customer_kms.enable_key(KeyId=world.env.s3_key_arn)  # validate changes the flag
             got = world.platform.client("sqs").receive_message(QueueUrl=world.validate_queue_url)
             records = [
@@ -167,10 +170,7 @@ def recorded() -> Iterator[tuple[bw.World, dict[str, set[tuple[str, str]]]]]:
                 for m in got["Messages"]
             ]
             assert _run(world, "validate", {"Records": records}, monkeypatch)
-            for event in world.published():
-                if event["detail-type"] == "BYOK Environment Health Changed":
-                    event.setdefault("account", P)  # moto's EventBridge->SQS leaves it out
-                    assert _run(world, "remediate", event, monkeypatch)["status"] == "ok"
+            _remediate_new(world, monkeypatch, seen)
             remind = json.loads((EVENTS / "remediate" / "scheduled_event.json").read_text())
             assert _run(world, "remediate", remind, monkeypatch)
         by_principal: dict[str, set[tuple[str, str]]] = defaultdict(set)
@@ -197,6 +197,16 @@ def _role_policy(world: bw.World, function: str) -> tuple[Any, list[dict[str, An
 
 def _context(action: str) -> dict[str, str]:
     return {"events:source": "byok.guard"} if action == "events:putevents" else {}
+
+
+def _remediate_new(world, monkeypatch, seen: int) -> int:
+    """Run remediate on the health changes published since the first ``seen``; return the count."""
+    events = world.published()
+    for event in events[seen:]:
+        if event["detail-type"] == "BYOK Environment Health Changed":
+            event.setdefault("account", P)  # moto's EventBridge->SQS leaves it out
+            assert _run(world, "remediate", event, monkeypatch)["status"] == "ok"
+    return len(events)
 
 
 @pytest.mark.parametrize("function", sorted(SPECS))
