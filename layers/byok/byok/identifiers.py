@@ -71,20 +71,23 @@ def _refuse(field: str, expected: str, value: object) -> InputError:
     return InputError(f"{field}: expected {expected}, got {quote(value)}")
 
 
+def _matched(pattern: re.Pattern[str], value: object, field: str, expected: str) -> str:
+    """``value`` if ``pattern`` matches all of it, else the refusal naming ``field``."""
+    if not pattern.fullmatch(_text(value, field, expected)):
+        raise _refuse(field, expected, value)
+    return str(value)
+
+
 def validate_account_id(value: object, field: str = "account_id") -> str:
     """A 12-digit AWS account id (ASCII digits only)."""
     expected = "a 12-digit AWS account id"
-    if not ACCOUNT_RE.fullmatch(_text(value, field, expected)):
-        raise _refuse(field, expected, value)
-    return str(value)
+    return _matched(ACCOUNT_RE, value, field, expected)
 
 
 def validate_region(value: object, field: str = "region") -> str:
     """An AWS region code in lower case (``eu-west-1``, ``us-gov-west-1``, ``cn-north-1``)."""
     expected = 'an AWS region such as "eu-west-1"'
-    if not REGION_RE.fullmatch(_text(value, field, expected)):
-        raise _refuse(field, expected, value)
-    return str(value)
+    return _matched(REGION_RE, value, field, expected)
 
 
 def partition_for(region: str) -> str:
@@ -101,9 +104,7 @@ def partition_for(region: str) -> str:
 
 def validate_partition(value: object, field: str = "partition") -> str:
     expected = "an AWS partition (aws, aws-cn, aws-us-gov, aws-iso...)"
-    if not PARTITION_RE.fullmatch(_text(value, field, expected)):
-        raise _refuse(field, expected, value)
-    return str(value)
+    return _matched(PARTITION_RE, value, field, expected)
 
 
 def check_partition(partition: str, region: str, field: str, value: object) -> None:
@@ -119,17 +120,13 @@ def check_partition(partition: str, region: str, field: str, value: object) -> N
 
 def validate_environment_id(value: object, field: str = "environment_id") -> str:
     expected = "1-63 lower-case letters, digits or '-' (not starting or ending with '-')"
-    if not ENV_ID_RE.fullmatch(_text(value, field, expected)):
-        raise _refuse(field, expected, value)
-    return str(value)
+    return _matched(ENV_ID_RE, value, field, expected)
 
 
 def validate_key_id(value: object, field: str = "key_id") -> str:
     """A KMS key id: a lower-case UUID, or ``mrk-`` and 32 hex digits (multi-Region key)."""
     expected = "a KMS key id (a lower-case UUID or mrk-<32 hex digits>)"
-    if not KEY_ID_RE.fullmatch(_text(value, field, expected)):
-        raise _refuse(field, expected, value)
-    return str(value)
+    return _matched(KEY_ID_RE, value, field, expected)
 
 
 def is_key_id(value: object) -> bool:
@@ -175,9 +172,7 @@ def validate_cluster_id(value: object, field: str = "cluster_id") -> str:
 def validate_table_name(value: object, field: str = "table") -> str:
     """A DynamoDB table name (3-255 letters, digits, '_', '-' or '.')."""
     expected = "a DynamoDB table name (3-255 letters, digits, '_', '-' or '.')"
-    if not TABLE_NAME_RE.fullmatch(_text(value, field, expected)):
-        raise _refuse(field, expected, value)
-    return str(value)
+    return _matched(TABLE_NAME_RE, value, field, expected)
 
 
 def _arn_parts(value: object, field: str, service: str, expected: str) -> list[str]:
