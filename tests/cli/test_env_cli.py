@@ -15,58 +15,28 @@ from typing import Any
 
 import boto3
 import pytest
+from cli_env import (
+    ACCOUNT,
+    OTHER_KEY,
+    REGION,
+    ROLE,
+    S3_KEY,
+    TABLES,
+    cli_store,
+    register_args,
+    run,
+)
 from moto import mock_aws
 from moto.server import ThreadedMotoServer
 
-from byok.cli import main
 from byok.health import decide
 from byok.models import CheckResult, CheckStatus, HealthStatus, TriggerKind, ValidationReport
 from byok.store import Store, create_tables
 
-ACCOUNT = "111122223333"
-REGION = "eu-west-1"
-S3_KEY = f"arn:aws:kms:{REGION}:{ACCOUNT}:key/11111111-1111-1111-1111-111111111111"
-AURORA_KEY = f"arn:aws:kms:{REGION}:{ACCOUNT}:key/22222222-2222-2222-2222-222222222222"
-OTHER_KEY = f"arn:aws:kms:{REGION}:{ACCOUNT}:key/33333333-3333-3333-3333-333333333333"
-ROLE = "arn:aws:iam::999988887777:role/byok-platform"
-TABLES = ["--environments-table", "t-env", "--audit-table", "t-audit"]
-
-
-def register_args(env_id: str = "acme-prod", **over: str) -> list[str]:
-    values = {
-        "--environment-id": env_id,
-        "--customer-account": ACCOUNT,
-        "--region": REGION,
-        "--s3-key-arn": S3_KEY,
-        "--aurora-key-arn": AURORA_KEY,
-        "--bucket": f"{env_id}-data",
-        "--cluster-id": f"{env_id}-db",
-    }
-    values.update(over)
-    return [
-        "env",
-        "register",
-        *[x for kv in values.items() for x in kv],
-        "--platform-role-arn",
-        ROLE,
-        *TABLES,
-    ]
-
 
 @pytest.fixture
 def aws(monkeypatch: pytest.MonkeyPatch) -> Iterator[Store]:
-    monkeypatch.delenv("ENVIRONMENTS_TABLE", raising=False)
-    monkeypatch.delenv("AUDIT_TABLE", raising=False)
-    with mock_aws():
-        client = boto3.client("dynamodb", region_name=REGION)
-        create_tables(client, "t-env", "t-audit")
-        yield Store("t-env", "t-audit", client=client)
-
-
-def run(capsys: pytest.CaptureFixture[str], *argv: str) -> tuple[int, str, str]:
-    code = main(list(argv))
-    out, err = capsys.readouterr()
-    return code, out, err
+    yield from cli_store(monkeypatch)
 
 
 # ---- register / list / show ----------------------------------------------------------------

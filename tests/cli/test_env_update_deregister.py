@@ -10,34 +10,30 @@ from __future__ import annotations
 import json
 from collections.abc import Iterator
 
-import boto3
 import pytest
-from moto import mock_aws
+from cli_env import (
+    ACCOUNT,
+    AURORA_KEY,
+    OTHER_KEY,
+    REGION,
+    S3_KEY,
+    TABLES,
+    cli_store,
+    register_args,
+    run,
+)
 
 from byok.cli import env as env_cli
 from byok.cli import main
-from byok.store import Store, create_tables
+from byok.store import Store
 from byok.store.base import MUTABLE_FIELDS
-
-from .test_env_cli import ACCOUNT, AURORA_KEY, OTHER_KEY, REGION, S3_KEY, TABLES, register_args
 
 NEW_KEY = f"arn:aws:kms:{REGION}:{ACCOUNT}:key/44444444-4444-4444-4444-444444444444"
 
 
 @pytest.fixture
 def store(monkeypatch: pytest.MonkeyPatch) -> Iterator[Store]:
-    monkeypatch.delenv("ENVIRONMENTS_TABLE", raising=False)
-    monkeypatch.delenv("AUDIT_TABLE", raising=False)
-    with mock_aws():
-        client = boto3.client("dynamodb", region_name=REGION)
-        create_tables(client, "t-env", "t-audit")
-        yield Store("t-env", "t-audit", client=client)
-
-
-def run(capsys: pytest.CaptureFixture[str], *argv: str) -> tuple[int, str, str]:
-    code = main(list(argv))
-    out, err = capsys.readouterr()
-    return code, out, err
+    yield from cli_store(monkeypatch)
 
 
 def test_the_cli_and_the_store_agree_on_what_may_change() -> None:

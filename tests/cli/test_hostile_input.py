@@ -10,29 +10,15 @@ import sys
 from collections.abc import Iterator
 from pathlib import Path
 
-import boto3
 import pytest
+from cli_env import ACCOUNT, AURORA_KEY, REGION, ROLE, S3_KEY, cli_store, register_args, run
 from event_samples import EVENTS_DIR, load
-from moto import mock_aws
 
-from byok.cli import main
 from byok.contract import render_policy
-from byok.store import Store, create_tables
+from byok.store import Store
 
-ACCOUNT = "111122223333"
-REGION = "eu-west-1"
-S3_KEY = f"arn:aws:kms:{REGION}:{ACCOUNT}:key/11111111-1111-1111-1111-111111111111"
-AURORA_KEY = f"arn:aws:kms:{REGION}:{ACCOUNT}:key/22222222-2222-2222-2222-222222222222"
-ROLE = "arn:aws:iam::999988887777:role/byok-platform"
 FULL_WIDTH = "\uff11\uff11\uff11\uff11\uff12\uff12\uff12\uff12\uff13\uff13\uff13\uff13"
-TABLES = ["--environments-table", "t-env", "--audit-table", "t-audit"]
 DEEP = "[" * 1000 + "]" * 1000
-
-
-def run(capsys: pytest.CaptureFixture[str], *argv: str) -> tuple[int, str, str]:
-    code = main(list(argv))
-    out, err = capsys.readouterr()
-    return code, out, err
 
 
 def refused(capsys: pytest.CaptureFixture[str], field: str, *argv: str) -> str:
@@ -52,13 +38,7 @@ def refused(capsys: pytest.CaptureFixture[str], field: str, *argv: str) -> str:
 
 @pytest.fixture
 def store(monkeypatch: pytest.MonkeyPatch) -> Iterator[Store]:
-    monkeypatch.delenv("ENVIRONMENTS_TABLE", raising=False)
-    monkeypatch.delenv("AUDIT_TABLE", raising=False)
-    monkeypatch.delenv("PLATFORM_ROLE_ARN", raising=False)
-    with mock_aws():
-        client = boto3.client("dynamodb", region_name=REGION)
-        create_tables(client, "t-env", "t-audit")
-        yield Store("t-env", "t-audit", client=client)
+    yield from cli_store(monkeypatch)
 
 
 def table_items(store: Store) -> list[dict[str, object]]:
@@ -66,21 +46,6 @@ def table_items(store: Store) -> list[dict[str, object]]:
     for table in (store.environments_table, store.audit_table):
         items += store.client.scan(TableName=table, ConsistentRead=True)["Items"]
     return items
-
-
-def register(env_id: str = "acme-prod", *, role: str | None = ROLE, **over: str) -> list[str]:
-    values = {
-        "--environment-id": env_id,
-        "--customer-account": ACCOUNT,
-        "--region": REGION,
-        "--s3-key-arn": S3_KEY,
-        "--aurora-key-arn": AURORA_KEY,
-        "--bucket": f"{env_id}-data",
-        "--cluster-id": f"{env_id}-db",
-    }
-    values.update(over)
-    role_args = ["--platform-role-arn", role] if role is not None else []
-    return ["env", "register", *[x for kv in values.items() for x in kv], *role_args, *TABLES]
 
 
 @pytest.mark.parametrize(
@@ -101,7 +66,7 @@ def register(env_id: str = "acme-prod", *, role: str | None = ROLE, **over: str)
 def test_register_refuses_hostile_spellings_and_writes_nothing(
     store: Store, capsys: pytest.CaptureFixture[str], over: dict[str, str], field: str
 ) -> None:
-    refused(capsys, field, *register(**over), "--no-validate")
+    refused(capsys, field, *register_args(**over), "--no-validate")
     assert table_items(store) == []
 
 
@@ -109,7 +74,7 @@ def test_register_refuses_a_platform_role_in_the_customer_account(
     store: Store, capsys: pytest.CaptureFixture[str]
 ) -> None:
     own = f"arn:aws:iam::{ACCOUNT}:role/byok-platform"
-    line = refused(capsys, "platform_role_arn", *register(role=own), "--no-validate")
+    line = refused(capsys, "platform_role_arn", *register_args(role=own), "--no-validate")
     assert "customer account" in line
     assert table_items(store) == []
 
@@ -117,8 +82,8 @@ def test_register_refuses_a_platform_role_in_the_customer_account(
 def test_register_refuses_without_a_platform_role(
     store: Store, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    refused(capsys, "platform_role_arn: required", *register(role=None), "--no-validate")
-    refused(capsys, "platform_role_arn", *register(role=ROLE + "\n"), "--no-validate")
+    refused(capsys, "platform_role_arn: required", *register_args(role=None), "--no-validate")
+    refused(capsys, "platform_role_arn", *register_args(role=ROLE + "\n"), "--no-validate")
     assert table_items(store) == []
 
 
@@ -126,30 +91,32 @@ def test_register_takes_the_platform_role_from_the_environment(
     store: Store, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
 ) -> None:
     monkeypatch.setenv("PLATFORM_ROLE_ARN", "arn:aws-cn:iam::999988887777:role/byok")
-    refused(capsys, "platform_role_arn: partition", *register(role=None), "--no-validate")
+    refused(capsys, "platform_role_arn: partition", *register_args(role=None), "--no-validate")
     monkeypatch.setenv("PLATFORM_ROLE_ARN", ROLE)
-    assert run(capsys, *register(role=None), "--no-validate")[0] == 0
+    assert run(capsys, *register_args(role=None), "--no-validate")[0] == 0
 
 
 def test_a_key_with_a_newline_cannot_be_claimed_twice(
     store: Store, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    assert run(capsys, *register(), "--no-validate")[0] == 0
+    assert run(capsys, *register_args(), "--no-validate")[0] == 0
     before = table_items(store)
     other = {"--aurora-key-arn": AURORA_KEY.replace("2222-2222-2222", "3333-3333-3333")}
-    refused(capsys, "s3_key_arn", *register("globex", **other, **{"--s3-key-arn": S3_KEY + "\n"}))
+    refused(
+        capsys, "s3_key_arn", *register_args("globex", **other, **{"--s3-key-arn": S3_KEY + "\n"})
+    )
     assert table_items(store) == before
 
 
 def test_a_bucket_cannot_be_claimed_twice(store: Store, capsys: pytest.CaptureFixture[str]) -> None:
-    assert run(capsys, *register(), "--no-validate")[0] == 0
+    assert run(capsys, *register_args(), "--no-validate")[0] == 0
     before = table_items(store)
     other = {
         "--s3-key-arn": S3_KEY.replace("1111-1111-1111", "3333-3333-3333"),
         "--aurora-key-arn": AURORA_KEY.replace("2222-2222-2222", "4444-4444-4444"),
         "--bucket": "acme-prod-data",
     }
-    line = refused(capsys, "bucket", *register("globex", **other), "--no-validate")
+    line = refused(capsys, "bucket", *register_args("globex", **other), "--no-validate")
     assert "already used by environment 'acme-prod'" in line
     assert table_items(store) == before
 

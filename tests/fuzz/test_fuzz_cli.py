@@ -11,19 +11,18 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
-import boto3
 import hypothesis
 import pytest
+from cli_env import moto_store
 from event_samples import EVENTS_DIR, load
 from hostile import events_like, json_values, mutated, text_like
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
-from moto import mock_aws
 from soak import examples
 
 from byok.cli import main
 from byok.contract import render_policy
-from byok.store import Store, create_tables
+from byok.store import Store
 
 ACCOUNT = "111122223333"
 REGION = "eu-west-1"
@@ -163,10 +162,7 @@ TABLES = ["--environments-table", "f-env", "--audit-table", "f-audit"]
 
 @pytest.fixture(scope="module")
 def registry() -> Iterator[Store]:
-    with mock_aws():
-        client = boto3.client("dynamodb", region_name=REGION)
-        create_tables(client, "f-env", "f-audit")
-        store = Store("f-env", "f-audit", client=client)
+    with moto_store("f-env", "f-audit") as store:
         yield store
 
 

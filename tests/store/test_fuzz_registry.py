@@ -8,19 +8,18 @@ import json
 from collections.abc import Iterator
 from typing import Any
 
-import boto3
 import hypothesis
 import pytest
+from cli_env import moto_store
 from hostile import text_like
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
-from moto import mock_aws
 from soak import examples
 from store_data import ACCOUNT, REGION, env, key
 
 from byok.errors import InputError, RegistrationConflict
 from byok.models import Environment
-from byok.store import DynamoDBStore, MemoryStore, Storage, create_tables
+from byok.store import DynamoDBStore, MemoryStore, Storage
 
 EXISTING = env()  # acme-prod: keys 1 and 2, acme-prod-db, acme-prod-data
 FIELDS = {
@@ -42,10 +41,7 @@ HOSTILE = {
 
 @pytest.fixture(scope="module")
 def dynamodb() -> Iterator[DynamoDBStore]:
-    with mock_aws():
-        client = boto3.client("dynamodb", region_name=REGION)
-        create_tables(client, "r-env", "r-audit")
-        store = DynamoDBStore("r-env", "r-audit", client=client)
+    with moto_store("r-env", "r-audit") as store:
         store.register(EXISTING)
         yield store
 

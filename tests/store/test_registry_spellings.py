@@ -16,18 +16,17 @@ import unicodedata
 from collections.abc import Iterator
 from typing import Any
 
-import boto3
 import pytest
+from cli_env import moto_store
 from hostile import spelling
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
-from moto import mock_aws
 from soak import examples
 
 from byok.cli import main
 from byok.errors import ConflictError, InputError
 from byok.models import Environment
-from byok.store import MemoryStore, Store, create_tables
+from byok.store import MemoryStore, Store
 
 ACCOUNT = "111122223333"
 REGION = "eu-west-1"
@@ -108,10 +107,7 @@ def test_memory_registry_never_gives_a_resource_to_two_environments(
 
 @pytest.fixture(scope="module")
 def registry() -> Iterator[Store]:
-    with mock_aws():
-        client = boto3.client("dynamodb", region_name=REGION)
-        create_tables(client, "s-env", "s-audit")
-        store = Store("s-env", "s-audit", client=client)
+    with moto_store("s-env", "s-audit") as store:
         store.register(Environment.create(**A))
         yield store
 

@@ -170,6 +170,18 @@ def _store(args: argparse.Namespace) -> Any:
 # ---- commands ------------------------------------------------------------------------------
 
 
+def _validate_into(
+    result: dict[str, Any], args: argparse.Namespace, env: Environment, command: str, what: str
+) -> None:
+    """Validate ``env`` into ``result["validation"]``. What was written stays written, so a
+    check that does not complete is a warning on stderr and ``result["validation_error"]``."""
+    try:
+        result["validation"] = _validate(args, env, command)
+    except ByokError as exc:
+        print(f"byok: warning: {what} not completed: {exc.message}", file=sys.stderr)
+        result["validation_error"] = exc.to_dict()
+
+
 def cmd_register(args: argparse.Namespace) -> int:
     from byok.store.records import RegisteredRecord
 
@@ -181,12 +193,7 @@ def cmd_register(args: argparse.Namespace) -> int:
     store.append_audit(env.environment_id, RegisteredRecord(environment=env.to_dict()))
     result: dict[str, Any] = {"registered": env.to_dict(), "validation": None}
     if args.validate:
-        try:
-            result["validation"] = _validate(args, env, "byok env register")
-        except ByokError as exc:
-            # the environment IS registered; say why the first check did not complete
-            print(f"byok: warning: first validation not completed: {exc.message}", file=sys.stderr)
-            result["validation_error"] = exc.to_dict()
+        _validate_into(result, args, env, "byok env register", "first validation")
     if args.format == "json":
         _print_json(result)
     else:
@@ -230,12 +237,7 @@ def cmd_update(args: argparse.Namespace) -> int:
         store.update(current, new)
         store.append_audit(env_id, UpdatedRecord(changes=changes))
         if args.validate:
-            try:
-                result["validation"] = _validate(args, new, "byok env update")
-            except ByokError as exc:
-                # the update IS stored; say why the check did not complete
-                print(f"byok: warning: validation not completed: {exc.message}", file=sys.stderr)
-                result["validation_error"] = exc.to_dict()
+            _validate_into(result, args, new, "byok env update", "validation")
     if args.format == "json":
         _print_json(result)
     else:
