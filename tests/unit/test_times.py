@@ -9,7 +9,17 @@ from pathlib import Path
 import pytest
 
 from byok.errors import InputError
-from byok.times import parse_display_date, parse_optional, parse_time, to_wire, wire_z
+from byok.times import (
+    epoch_seconds,
+    parse_display_date,
+    parse_optional,
+    parse_time,
+    sort_key,
+    stamp,
+    to_wire,
+    to_wire_optional,
+    wire_z,
+)
 
 PACKAGE = Path(__file__).resolve().parents[2] / "layers" / "byok" / "byok"
 T = datetime(2026, 11, 25, 4, 3, 25, tzinfo=UTC)
@@ -56,14 +66,51 @@ def test_cloudtrail_display_dates() -> None:
     assert parse_display_date("soon") is None and parse_display_date(7) is None
 
 
-def test_no_other_module_parses_times() -> None:
-    """``byok.times`` is the one parser (the policy engine's IAM date conditions aside: they
-    follow IAM's own rules)."""
-    allowed = {"times.py", "policy/conditions.py", "contract/candidates.py"}
+#: what only byok.times may do: parse time text, or write a time as text by hand
+_TIME_TEXT = re.compile(
+    r"fromisoformat|strptime|fromtimestamp|\.isoformat\(|strftime|\.replace\(\"\+00:00\""
+)
+#: modules still writing times by hand (the store and service side of the one-time-type change)
+_NOT_YET = {
+    "service.py",
+    "remediation/executor.py",
+    "store/base.py",
+    "store/keys.py",
+}
+
+
+def test_no_other_module_parses_or_formats_times() -> None:
+    """``byok.times`` is the one parser and the one writer: everything else holds a ``datetime``
+    and converts through it (``to_wire``, ``wire_z``, ``stamp``, ``sort_key``), so a time
+    arriving in one shape and leaving in another is decided in one place. The policy engine's
+    IAM date conditions parse through ``times.epoch_seconds`` too."""
     offenders = [
-        str(path.relative_to(PACKAGE))
+        name
         for path in PACKAGE.rglob("*.py")
-        if str(path.relative_to(PACKAGE)) not in allowed
-        and re.search(r"fromisoformat|strptime|fromtimestamp", path.read_text())
+        if (name := str(path.relative_to(PACKAGE))) not in {"times.py", *_NOT_YET}
+        and _TIME_TEXT.search(path.read_text())
     ]
     assert offenders == []
+
+
+def test_the_scan_sees_hand_written_times() -> None:
+    for text in ('x.isoformat()', 'datetime.fromisoformat(t)', 'now.strftime("%Y")',
+                 't.isoformat().replace("+00:00", "Z")'):  # fmt: skip
+        assert _TIME_TEXT.search(text), text
+
+
+def test_epoch_seconds_and_the_stored_forms() -> None:
+    assert epoch_seconds("2026-11-25T04:03:25Z") == T.timestamp()
+    assert epoch_seconds("2026-11-25T04:03:25") == T.timestamp()  # naive: UTC
+    assert epoch_seconds(T) == T.timestamp()
+    assert epoch_seconds("soon") is None and epoch_seconds(7) is None
+    assert to_wire(T.astimezone(timezone(timedelta(hours=2)))) == "2026-11-25T04:03:25+00:00"
+    assert to_wire_optional(None) is None and to_wire_optional(T) == to_wire(T)
+    assert stamp(T) == "2026-11-25T04:03:25.000000+00:00"
+    assert sort_key("2026-11-25T05:03:25+01:00") == "2026-11-25T04:03:25.000000Z"
+    assert sort_key(T) < sort_key(T + timedelta(microseconds=1))
+
+
+@pytest.mark.parametrize("text", ["2026-11-25T04:03:25+00:00", "2026-11-25T04:03:25.123456+00:00"])
+def test_a_stored_time_read_back_is_written_as_the_same_text(text: str) -> None:
+    assert to_wire(parse_time(text)) == text

@@ -15,7 +15,18 @@ from datetime import UTC, datetime
 
 from byok.errors import InputError
 
-__all__ = ["now", "parse_display_date", "parse_optional", "parse_time", "to_wire", "wire_z"]
+__all__ = [
+    "epoch_seconds",
+    "now",
+    "parse_display_date",
+    "parse_optional",
+    "parse_time",
+    "sort_key",
+    "stamp",
+    "to_wire",
+    "to_wire_optional",
+    "wire_z",
+]
 
 #: the display format CloudTrail writes some dates in (``deletionDate``, ``validTo``)
 _DISPLAY_FORMATS = (
@@ -69,9 +80,42 @@ def parse_display_date(value: object) -> datetime | None:
     return None
 
 
+def epoch_seconds(value: object) -> float | None:
+    """Epoch seconds of an ISO 8601 text (naive = UTC) or a ``datetime``; None for anything else
+    or a time out of range (an IAM date condition on an unreadable date never matches)."""
+    moment = parse_optional(value) if isinstance(value, str | datetime) else None
+    if moment is None:
+        return None
+    try:
+        return moment.timestamp()
+    except (OverflowError, OSError, ValueError):
+        return None
+
+
 def to_wire(moment: datetime) -> str:
-    """ISO 8601 with its offset (``2026-11-25T04:00:00+00:00``), as Python writes it."""
-    return parse_time(moment).isoformat()
+    """ISO 8601 in UTC with its offset (``2026-11-25T04:00:00+00:00``, microseconds when there
+    are any), as Python writes it: the form of every time byok-guard stores or sends
+    (``checked_at``, ``since``, incident times), so a stored time read back and written again is
+    the same text."""
+    return parse_time(moment).astimezone(UTC).isoformat()
+
+
+def to_wire_optional(moment: datetime | None) -> str | None:
+    """``to_wire``, with None for "no time" (a flag with no transient failure)."""
+    return None if moment is None else to_wire(moment)
+
+
+def stamp(moment: datetime | None = None) -> str:
+    """A bookkeeping time (``registered_at``, ``claimed_at``, ``recorded_at``): ``to_wire`` with
+    microseconds always written, so stamps of one store compare as text; ``moment`` defaults to
+    the wall clock."""
+    return parse_time(moment or now()).astimezone(UTC).isoformat(timespec="microseconds")
+
+
+def sort_key(moment: object) -> str:
+    """Fixed-width UTC text (``2026-11-25T04:00:00.000000Z``) whose text order is time order,
+    whatever the offset or precision a time arrived in: for keys and conditional writes."""
+    return parse_time(moment).astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
 
 
 def wire_z(moment: datetime, *, millis: bool = True) -> str:

@@ -17,7 +17,6 @@ it every put calls ``GenerateDataKey`` and every get ``Decrypt`` with the custom
 from __future__ import annotations
 
 import uuid
-from datetime import UTC, datetime
 from typing import Any, Final
 
 from botocore.exceptions import BotoCoreError, ClientError
@@ -25,6 +24,7 @@ from botocore.exceptions import BotoCoreError, ClientError
 from byok.aws.errors import classify
 from byok.models import DEFAULT_CANARY_PREFIX
 from byok.permissions import As, Resource, declare
+from byok.times import now, to_wire
 from byok.validation.facts import S3ProbeFacts
 
 __all__ = ["DEFAULT_CANARY_PREFIX", "canary_key", "canary_lifecycle_rule", "probe_bucket"]
@@ -67,7 +67,7 @@ def probe_bucket(
     lifecycle rule removes the object; it is reported as ``cleanup_error``.
     """
     key = canary_key(prefix, environment_id)
-    body = f"byok-guard canary {datetime.now(UTC).isoformat()}".encode()
+    body = f"byok-guard canary {to_wire(now())}".encode()
     step = "put"
     try:
         s3.put_object(

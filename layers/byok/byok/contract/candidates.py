@@ -26,7 +26,6 @@ import itertools
 import re
 from collections.abc import Iterable
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
 from enum import StrEnum
 from functools import lru_cache
 
@@ -35,6 +34,7 @@ from byok.policy import Policy
 from byok.policy.conditions import ConditionClause
 from byok.policy.matching import ACCOUNT_ID_RE, compile_patterns, split_arn
 from byok.policy.variables import Template, Variable, parse_template
+from byok.times import epoch_seconds
 
 #: every KMS API action that is authorised against a KMS key by its key policy (AWS KMS
 #: Developer Guide, "AWS KMS permissions"); the action universe of the contract's checks
@@ -246,18 +246,7 @@ def _as_number(text: str) -> float | None:
 
 def _as_epoch(text: str) -> float | None:
     number = _as_number(text)
-    if number is not None:
-        return number
-    try:
-        moment = datetime.fromisoformat(text.strip())
-    except ValueError:
-        return None
-    if moment.tzinfo is None:
-        moment = moment.replace(tzinfo=UTC)
-    try:
-        return moment.timestamp()
-    except (OverflowError, OSError, ValueError):
-        return None
+    return number if number is not None else epoch_seconds(text.strip())
 
 
 def _ip_edges(literals: Iterable[str]) -> list[str]:

@@ -5,13 +5,15 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Mapping
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import Any
 
 from byok.errors import EventError
 from byok.events import _fields as f
 from byok.events.sources import cluster_id
 from byok.models import Trigger, TriggerKind
+from byok.times import now as utc_now
+from byok.times import wire_z
 
 
 def trigger_from_dict(data: object, field: str = "trigger") -> Trigger:
@@ -75,14 +77,14 @@ def manual_trigger(
     evidence: dict[str, Any] = {"reason": reason}
     if environment_id is not None:
         evidence["environment_id"] = f.environment_id(environment_id, "environment_id")
-    when = (now or datetime.now(UTC)).astimezone(UTC)
+    when = now or utc_now()
     return Trigger(
         kind=TriggerKind.MANUAL,
         key_arn=str(key) if key else None,
         account=key.account if key else account,
         region=key.region if key else region,
         event_name=event_name,
-        event_time=f.timestamp(when.isoformat(), "now"),
+        event_time=wire_z(when),
         event_id=str(uuid.uuid4()),
         evidence=evidence,
     )

@@ -35,13 +35,14 @@ import math
 import re
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import datetime
 from functools import lru_cache
 from typing import TypeVar
 
 from byok.errors import PolicyError
 from byok.policy.matching import compile_arn_patterns, compile_patterns
 from byok.policy.variables import Template, Unresolved, parse_template
+from byok.times import epoch_seconds
 
 #: a JSON scalar as it appears in a policy or in a request context
 Scalar = str | bool | int | float | bytes
@@ -162,23 +163,11 @@ def _as_number(value: object) -> float | None:
 def _as_epoch(value: object) -> float | None:
     """ISO 8601 date/time (naive = UTC) or epoch seconds, as IAM date operators accept."""
     if isinstance(value, datetime):
-        moment = value
-    elif isinstance(value, str):
+        return epoch_seconds(value)
+    if isinstance(value, str):
         text = value.strip()
-        if _NUMBER_RE.fullmatch(text):
-            return _as_number(text)
-        try:
-            moment = datetime.fromisoformat(text)
-        except ValueError:
-            return None
-    else:
-        return _as_number(value)
-    if moment.tzinfo is None:
-        moment = moment.replace(tzinfo=UTC)
-    try:
-        return moment.timestamp()
-    except (OverflowError, OSError, ValueError):
-        return None
+        return _as_number(text) if _NUMBER_RE.fullmatch(text) else epoch_seconds(text)
+    return _as_number(value)
 
 
 _COMPARE: dict[str, Callable[[float, float], bool]] = {

@@ -21,6 +21,7 @@ from byok.remediation.model import (
     RemediationContext,
 )
 from byok.remediation.plan import deletion_date_of, format_duration
+from byok.times import to_wire
 
 WIDTH = 78
 
@@ -170,7 +171,7 @@ def _deadline(problem: Problem, now: datetime) -> str | None:
         if when is None:
             return "the deletion date was not reported; act now"
         left = when - now
-        return f"{when.isoformat()} ({format_duration(left)} left) - data is lost after this"
+        return f"{to_wire(when)} ({format_duration(left)} left) - data is lost after this"
     valid_to = problem.evidence.get("valid_to")
     if isinstance(valid_to, str):
         return f"key material expires {valid_to}"

@@ -13,6 +13,7 @@ from typing import Final
 
 from byok.models import CheckResult, CheckStatus, Purpose
 from byok.reasons import ReasonCode
+from byok.times import to_wire
 from byok.validation.facts import KeyMetadata
 from byok.validation.interpret import KEY_STATE_REASONS, expected_error, reason_for_error
 from byok.validation.registry import Check, CheckContext, register_check
@@ -57,13 +58,13 @@ class KeyState(Check):
         reason = KEY_STATE_REASONS.get(meta.key_state)
         evidence: dict[str, object] = {"key_state": meta.key_state}
         if meta.deletion_date is not None:
-            evidence["deletion_date"] = meta.deletion_date.isoformat()
+            evidence["deletion_date"] = to_wire(meta.deletion_date)
         if reason is None:
             yield self.result(ctx, purpose, None, f"key is {meta.key_state}", evidence=evidence)
             return
         message = f"{purpose.value} key {facts.key_arn} is {meta.key_state}"
         if meta.deletion_date is not None:
-            message += f"; it will be deleted on {meta.deletion_date.isoformat()}"
+            message += f"; it will be deleted on {to_wire(meta.deletion_date)}"
         yield self.result(
             ctx,
             purpose,
@@ -207,17 +208,17 @@ class KeyMaterialExpiry(_MetadataCheck):
             return
         left = meta.valid_to - ctx.now
         evidence = {
-            "valid_to": meta.valid_to.isoformat(),
+            "valid_to": to_wire(meta.valid_to),
             "days_left": round(left.total_seconds() / 86400, 2),
             "expiration_model": meta.expiration_model,
         }
-        values = {"valid_to": meta.valid_to.isoformat()}
+        values = {"valid_to": to_wire(meta.valid_to)}
         if left <= timedelta(0):
             yield self.result(
                 ctx,
                 purpose,
                 ReasonCode.KEY_MATERIAL_EXPIRED,
-                f"imported key material expired on {meta.valid_to.isoformat()}",
+                f"imported key material expired on {to_wire(meta.valid_to)}",
                 evidence=evidence,
                 fix_values=values,
             )
@@ -226,7 +227,7 @@ class KeyMaterialExpiry(_MetadataCheck):
                 ctx,
                 purpose,
                 ReasonCode.KEY_MATERIAL_EXPIRING,
-                f"imported key material expires on {meta.valid_to.isoformat()} "
+                f"imported key material expires on {to_wire(meta.valid_to)} "
                 f"({left.days} days left)",
                 evidence=evidence,
                 fix_values=values,

@@ -7,7 +7,7 @@ report for the audit trail, but it never changes a verdict.
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from datetime import datetime
 
 from byok.identifiers import RoleArn
 from byok.models import (
@@ -19,6 +19,7 @@ from byok.models import (
     ValidationReport,
 )
 from byok.reasons import ReasonCode
+from byok.times import parse_time, to_wire
 from byok.validation import (  # noqa: F401  (registration)
     checks_key,
     checks_policy,
@@ -41,7 +42,7 @@ def validate(
 ) -> ValidationReport:
     """Validate one environment from its facts; ``now`` is the report's ``checked_at``."""
     role = str(RoleArn.parse(platform_role_arn, "platform_role_arn"))
-    now = now if now.tzinfo else now.replace(tzinfo=UTC)
+    now = parse_time(now, "now")
     ctx = CheckContext(env=env, facts=facts, platform_role_arn=role, now=now, trigger=trigger)
     results: list[CheckResult] = []
     for check in REGISTRY.values():
@@ -52,7 +53,7 @@ def validate(
                 results.extend(check.run(ctx, purpose))
     return ValidationReport(
         environment_id=env.environment_id,
-        checked_at=now.astimezone(UTC).isoformat(),
+        checked_at=to_wire(now),
         checks=tuple(results),
         trigger=trigger,
     )
