@@ -100,3 +100,38 @@ def test_handlers_are_thin(path: Path) -> None:
     """Parse the envelope, call one core function, map the result: at most 40 code lines."""
     assert _code_lines(path) <= MAX_HANDLER_LINES
     assert not [m for m, _ in _imports(path) if m.split(".")[0] in {"boto3", "botocore"}]
+
+
+#: how a key of the tables starts (partition keys) or what it is (sort keys): byok/store/keys.py
+_KEY_PREFIXES = ("ENV#", "KEY#", "CLUSTER#", "BUCKET#", "ONCE#", "POLICY#")
+_SORT_KEYS = {"META", "HEALTH", "OUTBOX", "CLAIM", "POLICY"}
+
+
+def _key_spellings(path: Path) -> list[str]:
+    """String constants (f-string pieces included, docstrings not) that spell a table key."""
+    tree = ast.parse(path.read_text())
+    docs = {
+        id(node.body[0].value)
+        for node in ast.walk(tree)
+        if isinstance(getattr(node, "body", None), list)
+        and node.body
+        and isinstance(node.body[0], ast.Expr)
+        and isinstance(node.body[0].value, ast.Constant)
+    }
+    return [
+        f"{path.name}:{node.lineno}: {node.value!r}"
+        for node in ast.walk(tree)
+        if isinstance(node, ast.Constant)
+        and isinstance(node.value, str)
+        and id(node) not in docs
+        and (node.value.startswith(_KEY_PREFIXES) or node.value in _SORT_KEYS)
+    ]
+
+
+def test_only_the_store_spells_a_key_of_the_tables() -> None:
+    """The key scheme is written once (``byok.store.keys``): no other module of the layer, no
+    handler and no part of the emulator builds a partition or sort key by hand."""
+    paths = [p for name, p in _modules() if not name.startswith("store/")]
+    paths += HANDLERS + sorted((ROOT / "emulator" / "byok_emulator").rglob("*.py"))
+    assert [hit for path in paths for hit in _key_spellings(path)] == []
+    assert _key_spellings(PACKAGE / "store" / "keys.py")  # the scan sees a spelling
