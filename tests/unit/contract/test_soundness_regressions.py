@@ -12,6 +12,7 @@ from typing import Any
 import pytest
 
 from byok.contract import apply_fix, check_policy, render_policy
+from byok.models import CheckStatus
 
 BYOK = Path(sys.executable).with_name("byok")
 
@@ -144,3 +145,101 @@ def test_explain_says_a_cross_account_principal_needs_its_own_iam_allow(
     cmd[cmd.index(session)] = f"arn:aws:iam::{ids.customer}:user/alice"
     done = subprocess.run([*cmd, "--format", "json"], capture_output=True, text=True, check=False)
     assert "cross_account" not in json.loads(done.stdout)
+
+
+SINGLE_URL = (
+    "https://docs.aws.amazon.com/IAM/latest/UserGuide/"
+    "reference_policies_condition-single-vs-multi-valued-context-keys.html"
+)
+
+
+def _tagged(ids, condition: dict[str, Any]) -> dict[str, Any]:
+    policy = render_policy("s3", ids.key, ids.role, full=True)
+    policy["Statement"].append(
+        {
+            "Sid": "Tagged",
+            "Effect": "Allow",
+            "Principal": "*",
+            "Action": "kms:Decrypt",
+            "Resource": "*",
+            "Condition": condition,
+        }
+    )
+    return policy
+
+
+def test_a_set_operator_does_not_make_a_single_valued_key_multivalued(ids) -> None:
+    """``aws:PrincipalTag/team`` is single-valued: a request carries at most one value for it,
+    "the number of values in the request context, not the number of values in the policy
+    condition" (IAM User Guide, "Single-valued vs. multivalued context keys", SINGLE_URL). So
+    ``StringEquals team=blue`` and ``ForAnyValue:StringEquals team=red`` cannot both hold: no
+    caller is allowed. (The checker once read the set operator as "multivalued" and reported a
+    caller tagged both blue and red: a false alarm the oracle found.)"""
+    policy = _tagged(
+        ids,
+        {
+            "StringEquals": {"aws:PrincipalTag/team": "blue"},
+            "ForAnyValue:StringEquals": {"aws:PrincipalTag/team": "red"},
+        },
+    )
+    report = check_policy(policy, "s3", ids.key, ids.role)
+    assert report.verdict == "pass", report.to_text()
+    # one value that satisfies both opens the key: the single-valued reading still finds it
+    policy = _tagged(
+        ids,
+        {
+            "StringEquals": {"aws:PrincipalTag/team": "blue"},
+            "ForAnyValue:StringLike": {"aws:PrincipalTag/team": "b*"},
+        },
+    )
+    assert check_policy(policy, "s3", ids.key, ids.role).check("no-public-access").status == (
+        CheckStatus.FAIL
+    )
+
+
+def test_a_multivalued_key_is_multivalued_under_plain_operators_too(ids) -> None:
+    """``kms:GrantOperations`` is multivalued (AWS KMS Developer Guide, "kms:GrantOperations":
+    ArrayOfString; IAM User Guide, "Single-valued vs. multivalued context keys", SINGLE_URL): a
+    grant request may name Decrypt and Encrypt at once, so a plain ``StringEquals Decrypt`` and
+    a plain ``StringLike Enc*`` both hold for one request (the evaluator reads a plain operator
+    on a multivalued key as "any value matches"). No set operator in sight: the key's type, not
+    the policy, says it is multivalued."""
+    policy = _tagged(
+        ids,
+        {
+            "StringEquals": {"kms:GrantOperations": "Decrypt"},
+            "StringLike": {"kms:GrantOperations": "Enc*"},
+        },
+    )
+    policy["Statement"][-1]["Action"] = "kms:CreateGrant"
+    report = check_policy(policy, "s3", ids.key, ids.role)
+    assert report.check("no-public-access").status is CheckStatus.FAIL, report.to_text()
+
+
+def test_one_fix_round_when_a_removed_deny_unmasks_an_open_allow(ids) -> None:
+    """Found by the fuzz test: ``Allow *`` hidden by ``Deny *``. The Deny breaks the required
+    access, so its fix removes it, which would expose the open Allow. The fix is planned to a
+    fixed point: required-access's fix also removes the Allow (at its index in the policy as
+    given), and one application passes."""
+    policy = render_policy("s3", ids.key, ids.role, full=True)
+    policy["Statement"] += [
+        {"Sid": "Open", "Effect": "Allow", "Principal": "*", "Action": "*", "Resource": "*"},
+        {"Sid": "Shut", "Effect": "Deny", "Principal": "*", "Action": "*", "Resource": "*"},
+    ]
+    report = check_policy(policy, "s3", ids.key, ids.role)
+    # as given, nothing is open (the Deny shuts everything): only required-access fails
+    assert report.check("no-public-access").status is CheckStatus.PASS
+    required = report.check("required-access")
+    assert required.status is CheckStatus.FAIL
+    assert [(op["op"], op.get("sid")) for op in required.fix] == [
+        ("remove", "Shut"),
+        ("remove", "Open"),
+    ]
+    open_index = len(policy["Statement"]) - 2
+    assert required.fix[1]["index"] == open_index
+    assert "exposed once the other operations are applied" in required.fix[1]["note"]
+    fixed = apply_fix(policy, report.fix)
+    assert check_policy(fixed, "s3", ids.key, ids.role).verdict == "pass"
+    assert [s.get("Sid") for s in fixed["Statement"]] == [
+        s.get("Sid") for s in policy["Statement"][:open_index]
+    ]

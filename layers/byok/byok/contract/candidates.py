@@ -140,6 +140,39 @@ BOOLEAN_KEYS = frozenset(
         "kms:grantisforawsresource",
     }
 )
+#: multivalued context keys: a request may carry several values (IAM User Guide, "AWS global
+#: condition context keys", value type "Multivalued"; AWS KMS Developer Guide, condition keys of
+#: type ArrayOfString). Every other ``aws:`` and ``kms:`` key is single-valued: at most one value
+#: in a request, whatever operator a policy applies to it (IAM User Guide, "Single-valued vs.
+#: multivalued context keys": "The difference ... lies in the number of values in the request
+#: context, not the number of values in the policy condition"; ``aws:PrincipalTag/tag-key`` has
+#: one value per tag key)
+MULTIVALUED_KEYS = frozenset(
+    {
+        "aws:tagkeys",
+        "aws:calledvia",
+        "aws:principalorgpaths",
+        "aws:principalservicenameslist",
+        "aws:resourceorgpaths",
+        "aws:sourceorgpaths",
+        "kms:grantoperations",
+        "kms:encryptioncontextkeys",
+        "kms:resourcealiases",
+    }
+)
+
+
+def is_multivalued(key: str, set_operator_used: bool) -> bool:
+    """May a request carry several values for ``key`` (lower case)? The documented ``aws:`` and
+    ``kms:`` keys by their value type; another service's key is unknown here, so a set operator
+    on it in the policy counts as evidence (the reading that considers more requests)."""
+    if key in MULTIVALUED_KEYS:
+        return True
+    if key.startswith(("aws:", "kms:")):
+        return False
+    return set_operator_used
+
+
 FRESH = "byok-fresh"
 FRESH_CHAR = "~"
 FRESH_SESSION = "byok-contract-session"

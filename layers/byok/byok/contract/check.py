@@ -30,11 +30,12 @@ is parsed once, which keeps a full check well under a millisecond (see docs/benc
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping
+from dataclasses import dataclass
 from functools import lru_cache
 from typing import Any
 
 from byok.contract.candidates import KMS_KEY_ACTIONS, Choice, Party
-from byok.contract.fixes import FixContext, fix_for
+from byok.contract.fixes import FixContext, Plan, fix_for, policy_document, settle
 from byok.contract.report import ContractCheck, ContractReport, worst
 from byok.contract.search import Forbidden, Found, Prepared, find_allowed
 from byok.contract.spec import (
@@ -187,15 +188,20 @@ def _message(check: CheckId, ok: bool, p: Parties, violations: list[Any]) -> str
     return text
 
 
-def check_policy(
-    policy: Policy | str | bytes | Mapping[str, Any],
-    purpose: Purpose | str,
-    key_arn: str,
-    platform_role_arn: str,
-) -> ContractReport:
-    """Decide the required requests, search every forbidden class, report the six checks."""
-    p = parties(purpose, str(key_arn), str(platform_role_arn))
-    parsed = policy if isinstance(policy, Policy) else parse_policy(policy)
+@dataclass(slots=True)
+class _Assessed:
+    """One check's outcome before it becomes a ``ContractCheck`` (its fix may still grow)."""
+
+    check: CheckId
+    status: CheckStatus
+    message: str
+    statements: tuple[str, ...]
+    fix: list[dict[str, Any]]
+    evidence: tuple[dict[str, Any], ...] = ()
+
+
+def _assess(parsed: Policy, p: Parties) -> tuple[list[_Assessed], int]:
+    """Decide the required requests, search every forbidden class, plan each check's fix."""
     required = list(_compiled(p))
     results: list[tuple[Expectation, Evaluation]] = [(e, evaluate(parsed, r)) for e, r in required]
     found: dict[CheckId, list[Found]] = {}
@@ -211,7 +217,7 @@ def check_policy(
             for _, ev in results
         ],
     )
-    checks: list[ContractCheck] = []
+    out: list[_Assessed] = []
     evaluated = len(results)
     for check in CheckId:
         if check is CheckId.REQUIRED_ACCESS:
@@ -228,27 +234,53 @@ def check_policy(
                 if check is CheckId.REQUIRED_ACCESS
                 else ()
             )
-            checks.append(
-                ContractCheck(
-                    check.value, CheckStatus.PASS, _message(check, True, p, []), statements
-                )
+            out.append(
+                _Assessed(check, CheckStatus.PASS, _message(check, True, p, []), statements, [])
             )
             continue
-        status = worst([_SEVERITY[e.severity] for e, _ in violations])
         effect = "deny" if check is CheckId.REQUIRED_ACCESS else "allow"
-        message = f"{_message(check, False, p, violations)}: {', '.join(actions)}"
-        checks.append(
-            ContractCheck(
-                check.value,
-                status,
-                message,
+        out.append(
+            _Assessed(
+                check,
+                worst([_SEVERITY[e.severity] for e, _ in violations]),
+                f"{_message(check, False, p, violations)}: {', '.join(actions)}",
                 _labels([ev for _, ev in violations], effect),
-                tuple(fix_for(check, violations, fixes)),
+                fix_for(check, violations, fixes),
                 tuple(
                     {"request": e.describe(), "decision": ev.decision.value, "why": e.why}
                     for e, ev in violations
                 ),
             )
         )
+    return out, evaluated
+
+
+def _plan(assessed: list[_Assessed]) -> Plan:
+    return {a.check: a.fix for a in assessed if a.status is not CheckStatus.PASS}
+
+
+def check_policy(
+    policy: Policy | str | bytes | Mapping[str, Any],
+    purpose: Purpose | str,
+    key_arn: str,
+    platform_role_arn: str,
+) -> ContractReport:
+    """Decide the required requests, search every forbidden class, report the six checks with
+    one fix that, applied once, makes the policy pass (``byok.contract.fixes.settle``)."""
+    p = parties(purpose, str(key_arn), str(platform_role_arn))
+    parsed = policy if isinstance(policy, Policy) else parse_policy(policy)
+    assessed, evaluated = _assess(parsed, p)
+    plan = _plan(assessed)
+    if plan:
+        settle(
+            policy_document(parsed),
+            plan,
+            lambda fixed: _plan(_assess(parse_policy(fixed), p)[0]),
+            rounds=len(parsed.statements) + 2,
+        )
+    checks = [
+        ContractCheck(a.check.value, a.status, a.message, a.statements, tuple(a.fix), a.evidence)
+        for a in assessed
+    ]
     health = all(evaluate(parsed, r).decision is Decision.ALLOW for r in _health_requests(p))
     return ContractReport(p.purpose.value, str(p.key), p.role_arn, checks, health, evaluated)

@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import copy
 import json
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -32,32 +32,44 @@ def policy_document(policy: Policy) -> dict[str, Any]:
     return {"Version": POLICY_VERSION, "Statement": [s.raw for s in policy.statements]}
 
 
-def apply_fix(document: Mapping[str, Any], ops: Iterable[Mapping[str, Any]]) -> dict[str, Any]:
-    """Apply fix operations (from one or several checks) to a policy document.
-
-    A ``remove`` wins over a ``replace`` of the same statement; an ``add`` is skipped when a
-    statement with the same Sid is already there after the other operations."""
+def _applied(
+    document: Mapping[str, Any], ops: Iterable[Mapping[str, Any]]
+) -> tuple[list[Any], list[int | Mapping[str, Any]]]:
+    """The statements after ``ops`` and where each comes from: its index in ``document`` or the
+    ``add`` operation that supplied it."""
     raw = document.get("Statement", [])
     statements = [raw] if isinstance(raw, Mapping) else list(raw)
     removed: set[int] = set()
     replaced: dict[int, Any] = {}
-    added: list[Any] = []
+    added: list[Mapping[str, Any]] = []
     for op in ops:
         if op["op"] == "remove":
             removed.add(op["index"])
         elif op["op"] == "replace":
             replaced[op["index"]] = op["with"]
         else:
-            added.append(op["statement"])
-    out = [copy.deepcopy(replaced.get(i, s)) for i, s in enumerate(statements) if i not in removed]
+            added.append(op)
+    kept = [i for i in range(len(statements)) if i not in removed]
+    out = [copy.deepcopy(replaced.get(i, statements[i])) for i in kept]
+    origins: list[int | Mapping[str, Any]] = list(kept)
     sids = {s.get("Sid") for s in out if isinstance(s, Mapping)}
-    for s in added:
+    for op in added:
+        s = op["statement"]
         if s.get("Sid") not in sids:
             out.append(copy.deepcopy(s))
+            origins.append(op)
             sids.add(s.get("Sid"))
+    return out, origins
+
+
+def apply_fix(document: Mapping[str, Any], ops: Iterable[Mapping[str, Any]]) -> dict[str, Any]:
+    """Apply fix operations (from one or several checks) to a policy document.
+
+    A ``remove`` wins over a ``replace`` of the same statement; an ``add`` is skipped when a
+    statement with the same Sid is already there after the other operations."""
     fixed = {k: copy.deepcopy(v) for k, v in document.items() if k != "Statement"}
     fixed.setdefault("Version", POLICY_VERSION)
-    fixed["Statement"] = out
+    fixed["Statement"] = _applied(document, ops)[0]
     return fixed
 
 
@@ -235,3 +247,78 @@ def fix_for(
             )  # fmt: skip
     _add_back(ops, ctx)
     return ops
+
+
+#: fix operations per check, for the checks that do not pass
+Plan = dict[CheckId, list[dict[str, Any]]]
+
+
+def settle(
+    document: Mapping[str, Any],
+    plan: Plan,
+    replan: Callable[[dict[str, Any]], Plan],
+    rounds: int,
+) -> None:
+    """Extend ``plan`` (in place) until applying its merged fix once yields a policy that
+    passes: the fixed point.
+
+    The checks' fixes are planned on the policy as given, but the policy they produce can
+    fail a check the given one passed: a Deny removed for required-access may have hidden an
+    Allow that opens the key (``Allow *`` + ``Deny *``). ``replan`` checks the fixed policy and
+    returns its plan; those operations are carried back to the given policy's indexes (a
+    replace of a replaced statement replaces it once, with the newer statement) and join the
+    check that asks for them, or, when that check passed on the given policy, the check whose
+    fix exposed the statement (required-access: only removing a Deny can expose an Allow)."""
+    originals = document.get("Statement", [])
+    originals = [originals] if isinstance(originals, Mapping) else list(originals)
+    for _ in range(rounds):
+        ops = merge_fixes(op for check_ops in plan.values() for op in check_ops)
+        statements, origins = _applied(document, ops)
+        again = replan({"Version": POLICY_VERSION, "Statement": statements})
+        if not again:
+            return
+        for check, more in again.items():
+            target = (
+                plan.get(check) or plan.get(CheckId.REQUIRED_ACCESS) or next(iter(plan.values()))
+            )
+            for op in more:
+                _carry(op, origins, originals, plan, target)
+
+
+def _carry(
+    op: Mapping[str, Any],
+    origins: Sequence[int | Mapping[str, Any]],
+    originals: Sequence[Any],
+    plan: Plan,
+    target: list[dict[str, Any]],
+) -> None:
+    """Rewrite one operation on the fixed policy as an operation on the given one."""
+    if op["op"] == "add":
+        sid = op["statement"].get("Sid")
+        if not any(o["op"] == "add" and o["statement"].get("Sid") == sid for o in target):
+            target.append(copy.deepcopy(dict(op)))
+        return
+    origin = origins[op["index"]]
+    every = [o for check_ops in plan.values() for o in check_ops]
+    if isinstance(origin, int):
+        if op["op"] == "remove":
+            if any(o["op"] == "remove" and o["index"] == origin for o in target):
+                return  # several checks of the fixed policy ask for it: once is enough
+            note = f"{op.get('note', '')} (exposed once the other operations are applied)"
+            target.append(_op("remove", origin, originals[origin], note=note.strip()))
+            return
+        existing = [o for o in every if o["op"] == "replace" and o["index"] == origin]
+        for o in existing:
+            o["with"] = copy.deepcopy(op["with"])
+        if not existing:
+            target.append(_op("replace", origin, originals[origin], **{"with": op["with"]}))
+        return
+    # a statement one of our own add operations supplies
+    sid = origin["statement"].get("Sid")
+    for check_ops in plan.values():
+        for o in list(check_ops):
+            if o["op"] == "add" and o["statement"].get("Sid") == sid:
+                if op["op"] == "remove":
+                    check_ops.remove(o)
+                else:
+                    o["statement"] = copy.deepcopy(op["with"])

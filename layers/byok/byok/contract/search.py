@@ -42,6 +42,7 @@ from byok.contract.candidates import (
     action_signatures,
     callers,
     clause_keys,
+    is_multivalued,
     key_values,
     templates_of,
 )
@@ -91,7 +92,7 @@ class _Values:
         for statement in policy.statements:
             for clause in statement.conditions:
                 self.by_key.setdefault(clause.key_lower, []).append(clause)
-                if clause.set_operator:
+                if is_multivalued(clause.key_lower, bool(clause.set_operator)):
                     self.multi.add(clause.key_lower)
         for statement in policy.statements:
             for template in statement._resource_templates:
