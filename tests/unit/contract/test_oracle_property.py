@@ -6,8 +6,9 @@ alphabet (more accounts, principals, services, session names and values than any
 every request-context combination of the keys the policy reads), decides each with
 ``byok.policy.evaluate``, and derives each check's status from the definitions in
 docs/policy.md (who is an outsider, which actions and pinned keys each check asks about). The
-only shortcut: a (caller, action) pair that the policy without Deny statements and without
-conditions does not allow cannot be allowed with any context, so its contexts are skipped.
+only shortcut: a statement whose principal, action and resource do not match a (caller,
+action) pair cannot apply to it with any context, so for that pair only the keys of the
+statements that may apply are enumerated (and a pair no Allow statement matches is skipped).
 
 Hypothesis generates small key policies: the rendered contract or nothing, plus up to two
 statements over two or three accounts (some written as JSON numbers), roles, sessions and
@@ -31,7 +32,7 @@ from soak import examples
 from byok.contract import check_policy, render_policy
 from byok.contract.candidates import KMS_KEY_ACTIONS
 from byok.contract.spec import DIRECT_FORBIDDEN, GRANT_ACTIONS, expectations, parties
-from byok.policy import Request, evaluate, parse_policy
+from byok.policy import Decision, Request, evaluate, parse_policy
 
 C, P, X, Y = "111122223333", "444455556666", "555566667777", "777788889999"
 REGION = "eu-west-1"
@@ -113,15 +114,27 @@ FAMILIES = {
 }
 
 
-@st.composite
-def clauses(draw: st.DrawFn) -> tuple[str, str, Any]:
-    key = draw(st.sampled_from(sorted(KEYS)))
+# Strategies are built once, here: building them inside the composites on every draw cost
+# hypothesis more than the checker and the oracle together.
+def _clause_strategy(key: str) -> st.SearchStrategy[tuple[str, str, Any]]:
     families, values = KEYS[key]
-    operator = draw(st.sampled_from(FAMILIES[draw(st.sampled_from(families))]))
-    if operator == "Null":
-        return operator, key, draw(st.sampled_from([True, "false"]))
-    picked = draw(st.lists(st.sampled_from(values), min_size=1, max_size=2, unique_by=str))
-    return operator, key, picked[0] if len(picked) == 1 and draw(st.booleans()) else picked
+    operators = [op for family in families for op in FAMILIES[family]]
+    flags = st.tuples(st.just("Null"), st.just(key), st.sampled_from([True, "false"]))
+    picked = st.lists(st.sampled_from(values), min_size=1, max_size=2, unique_by=str)
+    valued = st.tuples(
+        st.sampled_from([op for op in operators if op != "Null"]),
+        st.just(key),
+        st.tuples(picked, st.booleans()).map(
+            lambda p: p[0][0] if len(p[0]) == 1 and p[1] else p[0]
+        ),
+    )
+    return st.one_of(flags, valued) if "Null" in operators else valued
+
+
+CLAUSES = st.one_of([_clause_strategy(key) for key in sorted(KEYS)])
+NAMES = st.lists(st.sampled_from(PRINCIPALS), min_size=1, max_size=3, unique=True)
+ACTION_LISTS = st.lists(st.sampled_from(ACTION_PATTERNS), min_size=1, max_size=2, unique=True)
+RESOURCE_CHOICES = st.sampled_from(["*", "*", "*", KEY, OTHER_KEY, "not-other"])
 
 
 @st.composite
@@ -133,17 +146,15 @@ def statements(draw: st.DrawFn) -> dict[str, Any]:
     elif kind == "service":
         s["Principal"] = {"Service": draw(st.sampled_from(SERVICES))}
     else:
-        names = draw(st.lists(st.sampled_from(PRINCIPALS), min_size=1, max_size=3, unique=True))
-        s["NotPrincipal" if kind == "not" else "Principal"] = {"AWS": names}
-    actions = draw(st.lists(st.sampled_from(ACTION_PATTERNS), min_size=1, max_size=2, unique=True))
-    s["NotAction" if draw(st.integers(0, 5)) == 0 else "Action"] = actions
-    resource = draw(st.sampled_from(["*", "*", "*", KEY, OTHER_KEY, "not-other"]))
+        s["NotPrincipal" if kind == "not" else "Principal"] = {"AWS": draw(NAMES)}
+    s["NotAction" if draw(st.integers(0, 5)) == 0 else "Action"] = draw(ACTION_LISTS)
+    resource = draw(RESOURCE_CHOICES)
     if resource == "not-other":
         s["NotResource"] = OTHER_KEY
     else:
         s["Resource"] = resource
     condition: dict[str, dict[str, Any]] = {}
-    for operator, key, value in draw(st.lists(clauses(), max_size=2)):
+    for operator, key, value in draw(st.lists(CLAUSES, max_size=2)):
         condition.setdefault(operator, {})[key] = value
     if condition:
         s["Condition"] = condition
@@ -158,12 +169,15 @@ RENDERED: dict[tuple[str, str], list[dict[str, Any]]] = {
 }  # fmt: skip
 
 
+BASES = st.sampled_from(sorted(RENDERED))
+STATEMENT_LISTS = st.lists(statements(), min_size=1, max_size=2)
+
+
 @st.composite
 def policies(draw: st.DrawFn) -> tuple[str, dict[str, Any]]:
-    purpose = draw(st.sampled_from(["s3", "aurora"]))
-    base = draw(st.sampled_from(["full", "statements", "none"]))
+    purpose, base = draw(BASES)
     listed = list(RENDERED[purpose, base])  # the statements are only read: no copy needed
-    listed += draw(st.lists(statements(), min_size=1, max_size=2))
+    listed += draw(STATEMENT_LISTS)
     return purpose, {"Version": "2012-10-17", "Statement": listed}
 
 
@@ -257,55 +271,89 @@ def representatives(pool: tuple[str, ...]) -> tuple[str, ...]:
     return tuple(groups.values())
 
 
-def _keys_read(policy: dict[str, Any]) -> list[str]:
+def _keys_read(statement: dict[str, Any]) -> set[str]:
     keys: set[str] = set()
-    for s in policy["Statement"]:
-        for block in s.get("Condition", {}).values():
-            for key, value in block.items():
-                keys.add(key.lower())
-                for v in value if isinstance(value, list) else [value]:
-                    keys |= {m.lower() for m in re.findall(r"\$\{([^}]+)\}", str(v))}
-    return sorted(keys - CALLER_KEYS)
+    for block in statement.get("Condition", {}).values():
+        for key, value in block.items():
+            keys.add(key.lower())
+            for v in value if isinstance(value, list) else [value]:
+                keys |= {m.lower() for m in re.findall(r"\$\{([^}]+)\}", str(v))}
+    return keys - CALLER_KEYS
 
 
-def _skeleton(policy: dict[str, Any]) -> Any:
-    allows = [
-        {k: v for k, v in s.items() if k != "Condition"}
-        for s in policy["Statement"]
-        if s["Effect"] == "Allow"
-    ]
-    if not allows:
-        return None
-    return parse_policy({"Version": "2012-10-17", "Statement": allows})
+class _Bare:
+    """Each statement without its conditions, and the keys its conditions read: a statement
+    whose principal, action and resource do not match a request cannot apply to it whatever
+    the context, so its keys need no enumeration for that request. Whether it matches is the
+    conjunction of its principal part (asked per caller, with any action) and its action and
+    resource part (asked per action, for any principal), each decided by ``evaluate``."""
+
+    def __init__(self, document: dict[str, Any]) -> None:
+        def alone(statement: dict[str, Any]) -> Any:
+            return parse_policy({"Version": "2012-10-17", "Statement": [statement]})
+
+        self.parts = []
+        for s in document["Statement"]:
+            who = {k: v for k, v in s.items() if k in ("Effect", "Principal", "NotPrincipal")}
+            what = {k: v for k, v in s.items() if k in ("Effect", "Action", "NotAction",
+                                                       "Resource", "NotResource")}  # fmt: skip
+            self.parts.append(
+                (
+                    s["Effect"] == "Allow",
+                    alone({**who, "Action": "*", "Resource": "*"}),
+                    alone({**what, "Principal": "*"}),
+                    _keys_read(s),
+                )
+            )
+        self._who: dict[str, list[bool]] = {}
+        self._what: dict[str, list[bool]] = {}
+
+    @staticmethod
+    def _applies(policy: Any, principal: str, action: str) -> bool:
+        decision = evaluate(policy, Request(principal, action, KEY, {})).decision
+        return decision is not Decision.IMPLICIT_DENY
+
+    def keys(self, principal: str, action: str) -> list[str] | None:
+        """The free keys read by the statements that may apply; None if no Allow may."""
+        who = self._who.get(principal)
+        if who is None:
+            who = self._who[principal] = [
+                self._applies(p, principal, "kms:Decrypt") for _, p, _, _ in self.parts
+            ]
+        what = self._what.get(action)
+        if what is None:
+            what = self._what[action] = [
+                self._applies(a, iam(Y, "root"), action) for _, _, a, _ in self.parts
+            ]
+        keys: set[str] = set()
+        allow = False
+        for (is_allow, _, _, read), w, a in zip(self.parts, who, what, strict=True):
+            if w and a:
+                keys |= read
+                allow = allow or is_allow
+        return sorted(keys) if allow else None
 
 
 def _exists(
     policy: Any,
-    skeleton: Any,
+    bare: _Bare,
     parties_: set[str],
     actions: tuple[str, ...],
-    keys: list[str],
     pins: dict[str, list[Any]],
 ) -> bool:
     """Is any request of the universe in this class allowed?"""
-    if skeleton is None:
-        return False
-    free = [k for k in keys if k not in pins]
-    pinned = list(pins)
-    spaces = [POOLS.get(k, [None, "oracle"]) for k in free] + [pins[k] for k in pinned]
-    names = free + pinned
-    combos = [
-        {k: v for k, v in zip(names, combo, strict=True) if v is not None}
-        for combo in itertools.product(*spaces)
-    ]
     for principal, party, identity in CALLERS:
         if party not in parties_:
             continue
         base = {"aws:ResourceAccount": C, **identity}
         for action in representatives(actions):
-            if not evaluate(skeleton, Request(principal, action, KEY, base)).allowed:
+            keys = bare.keys(principal, action)
+            if keys is None:
                 continue
-            for values in combos:
+            names = [k for k in keys if k not in pins] + list(pins)
+            spaces = [pins[k] if k in pins else POOLS.get(k, [None, "oracle"]) for k in names]
+            for combo in itertools.product(*spaces):
+                values = {k: v for k, v in zip(names, combo, strict=True) if v is not None}
                 if evaluate(policy, Request(principal, action, KEY, {**base, **values})).allowed:
                     return True
     return False
@@ -314,8 +362,7 @@ def _exists(
 def oracle(purpose: str, document: dict[str, Any]) -> dict[str, str]:
     """Each check's status, by brute force over the universe."""
     policy = parse_policy(document)
-    skeleton = _skeleton(document)
-    keys = _keys_read(document)
+    bare = _Bare(document)
     p = parties(purpose, KEY, ROLE)
     via = VIA_S3 if purpose == "s3" else VIA_RDS
     required = all(
@@ -328,16 +375,15 @@ def oracle(purpose: str, document: dict[str, Any]) -> dict[str, str]:
 
     def exists(parties_: set[str], actions: tuple[str, ...], **pins: list[Any]) -> bool:
         named = {k.replace("_", ":", 1).lower(): v for k, v in pins.items()}
-        return _exists(policy, skeleton, parties_, actions, keys, named)
+        return _exists(policy, bare, parties_, actions, named)
 
-    scope = "pass"
-    if exists({LOOKALIKE}, KMS_KEY_ACTIONS):
-        scope = "fail"
-    elif exists({PLATFORM_OTHER}, KMS_KEY_ACTIONS):
-        scope = "warn"
+    # the lookalike is an outsider too: asked once, it decides both checks when allowed
+    lookalike = exists({LOOKALIKE}, KMS_KEY_ACTIONS)
+    scope = "fail" if lookalike else "warn" if exists({PLATFORM_OTHER}, KMS_KEY_ACTIONS) else "pass"
+    public = lookalike or exists({OUTSIDE}, KMS_KEY_ACTIONS)
     return {
         "required-access": "pass" if required else "fail",
-        "no-public-access": "fail" if exists({OUTSIDE, LOOKALIKE}, KMS_KEY_ACTIONS) else "pass",
+        "no-public-access": "fail" if public else "pass",
         "no-direct-access": "warn"
         if exists({PLATFORM_ROLE}, DIRECT_FORBIDDEN, kms_viaservice=[None],
                   kms_grantisforawsresource=[None, "false"])

@@ -11,7 +11,7 @@ from typing import Any
 
 import pytest
 
-from byok.contract import apply_fix, check_policy, render_policy
+from byok.contract import apply_fix, check_policy, expectations, parties, render_policy
 from byok.models import CheckStatus
 
 BYOK = Path(sys.executable).with_name("byok")
@@ -243,3 +243,29 @@ def test_one_fix_round_when_a_removed_deny_unmasks_an_open_allow(ids) -> None:
     assert [s.get("Sid") for s in fixed["Statement"]] == [
         s.get("Sid") for s in policy["Statement"][:open_index]
     ]
+
+
+def test_the_contract_calls_as_a_session_of_the_platform_role(ids) -> None:
+    """The platform calls KMS as a session of its role (``arn:aws:sts::ACCOUNT:assumed-role/
+    ROLE/SESSION``), so a Deny whose ``NotPrincipal`` lists the role ARN and the account but no
+    session denies the platform: required-access fails. IAM User Guide, "AWS JSON policy
+    elements: NotPrincipal" > "Specifying NotPrincipal with Deny"
+    (https://docs.aws.amazon.com/IAM/latest/UserGuide/reference_policies_elements_notprincipal.html):
+    an assumed-role user is identified by its session, which must be listed to be spared."""
+    assert all(
+        ":assumed-role/byok-platform/" in e.principal
+        for e in expectations(parties("s3", ids.key, ids.role))
+    )
+    policy = render_policy("s3", ids.key, ids.role, full=True)
+    policy["Statement"].append(
+        {
+            "Sid": "OnlyPlatform",
+            "Effect": "Deny",
+            "NotPrincipal": {"AWS": [ids.role, ids.platform, f"arn:aws:iam::{ids.customer}:root"]},
+            "Action": "kms:*",
+            "Resource": "*",
+        }
+    )
+    report = check_policy(policy, "s3", ids.key, ids.role)
+    assert report.check("required-access").status is CheckStatus.FAIL, report.to_text()
+    assert report.check("required-access").statements == ("OnlyPlatform",)

@@ -12,6 +12,8 @@ from collections.abc import Callable
 
 import pytest
 
+from byok.policy.conditions import OPERATORS
+
 Holds = Callable[..., bool]
 KEY = "aws:PrincipalTag/team"
 
@@ -574,3 +576,38 @@ def test_policy_variable_in_arn_like_keeps_substituted_text_literal(holds: Holds
     assert holds(condition, {ARN_KEY: arn, "aws:PrincipalTag/team": "blue"})
     assert not holds(condition, {ARN_KEY: arn, "aws:PrincipalTag/team": "b*"})
     assert holds(condition, {ARN_KEY: "arn:aws:iam::1:role/b*-x", "aws:PrincipalTag/team": "b*"})
+
+
+#: a value that matches only when its variable resolves, per operator (positive sense)
+_VARIABLE_CASES = {
+    "String": ("${aws:PrincipalTag/v}", "blue", "blue"),
+    "Arn": ("arn:aws:iam::1:role/${aws:PrincipalTag/v}", "arn:aws:iam::1:role/blue", "blue"),
+    "Bool": ("${aws:PrincipalTag/v}", "true", "true"),
+}
+_NOT_NEGATED = {"StringEquals", "StringEqualsIgnoreCase", "StringLike", "ArnEquals", "ArnLike",
+                "Bool"}  # fmt: skip
+
+
+@pytest.mark.parametrize("name", sorted(OPERATORS))
+def test_policy_variables_in_every_family_the_docs_list(holds: Holds, name: str) -> None:
+    """Policy variables are supported by the String, ARN and Boolean condition operators and
+    not by the Numeric, Date, Binary and IP address ones. IAM User Guide, "IAM JSON policy
+    elements: Condition operators", each family's "Use of policy variables" / "Policy
+    variables" note
+    (https://docs.aws.amazon.com/IAM/latest/UserGuide/reference_policies_elements_condition_operators.html),
+    and "IAM policy elements: Variables and tags" > "Where you can use policy variables"
+    (https://docs.aws.amazon.com/IAM/latest/UserGuide/reference_policies_variables.html).
+    A supported family resolves the variable per request; another refuses it as a value of
+    the wrong type, naming the place (never a silent literal)."""
+    from byok.errors import PolicyError
+
+    family = next((f for f in _VARIABLE_CASES if name.startswith(f)), None)
+    if family is None:
+        with pytest.raises(PolicyError, match=rf"Condition\.{name}\.k:x: expected"):
+            holds({name: {"k:x": "${aws:PrincipalTag/v}"}}, {})
+        return
+    value, request_value, tag = _VARIABLE_CASES[family]
+    condition = {name: {"k:x": value}}
+    matched = holds(condition, {"k:x": request_value, "aws:PrincipalTag/v": tag})
+    other = holds(condition, {"k:x": request_value, "aws:PrincipalTag/v": "false-other"})
+    assert (matched, other) == ((True, False) if name in _NOT_NEGATED else (False, True))

@@ -161,6 +161,25 @@ def test_resource_policy_variable() -> None:
     assert decision(statements, SESSION, resource="arn:aws:s3:::home/alice/x") == "implicit_deny"
 
 
+def test_resource_and_not_resource_entries_with_an_unset_variable_match_no_resource() -> None:
+    """A ``Resource`` / ``NotResource`` entry whose policy variable has no value in the request
+    matches no resource: an Allow naming ``key/${aws:PrincipalTag/key}`` allows an untagged
+    caller nothing, and a Deny with ``NotResource`` on it denies an untagged caller every key
+    (nothing is excepted). IAM User Guide, "IAM policy elements: Variables and tags" > "Policy
+    variables with no value"
+    (https://docs.aws.amazon.com/IAM/latest/UserGuide/reference_policies_variables.html)."""
+    templated = f"arn:aws:kms:eu-west-1:{CUSTOMER}:key/${{aws:PrincipalTag/key}}"
+    key_id = KEY.rsplit("/", 1)[1]
+    allow = [statement(Resource=templated)]
+    assert decision(allow, SESSION, resource=KEY) == "implicit_deny"
+    tagged = {"aws:PrincipalTag/key": key_id}
+    assert decision(allow, SESSION, resource=KEY, context=tagged) == "allow"
+    guard = [statement(), statement(Effect="Deny", Resource=None, NotResource=templated)]
+    assert decision(guard, SESSION, resource=KEY) == "explicit_deny"
+    assert decision(guard, SESSION, resource=KEY, context=tagged) == "allow"
+    assert decision(guard, SESSION, resource=OTHER_KEY, context=tagged) == "explicit_deny"
+
+
 # --- principals -------------------------------------------------------------------------------
 
 

@@ -35,7 +35,7 @@ from functools import lru_cache
 from typing import Any
 
 from byok.contract.candidates import KMS_KEY_ACTIONS, Choice, Party
-from byok.contract.fixes import FixContext, Plan, fix_for, policy_document, settle
+from byok.contract.fixes import FixContext, Plan, fix_for, settle
 from byok.contract.report import ContractCheck, ContractReport, worst
 from byok.contract.search import Forbidden, Found, Prepared, find_allowed
 from byok.contract.spec import (
@@ -273,7 +273,7 @@ def check_policy(
     plan = _plan(assessed)
     if plan:
         settle(
-            policy_document(parsed),
+            parsed,
             plan,
             lambda fixed: _plan(_assess(parse_policy(fixed), p)[0]),
             rounds=len(parsed.statements) + 2,
