@@ -56,7 +56,8 @@ $(TOOLS)/peers/bin/custodian: requirements/tools-peers.txt
 LOCK_ENV := $(TOOLS)/lock
 PIP_COMPILE := $(LOCK_ENV)/bin/pip-compile
 LOCK_ARGS ?= --upgrade
-COMPILE = $(PIP_COMPILE) -q --generate-hashes --allow-unsafe --strip-extras --no-emit-index-url
+COMPILE = $(PIP_COMPILE) -q --generate-hashes --allow-unsafe --strip-extras --no-emit-index-url \
+	--no-emit-find-links
 
 $(PIP_COMPILE): requirements/tools-lock.txt
 	$(call install_lock,$(LOCK_ENV),requirements/tools-lock.txt)
@@ -83,8 +84,10 @@ format: venv
 check: venv tools-sam
 	bash scripts/check-templates.sh
 
+# pytest-xdist: one worker per core, at most 4 (every test stands alone: its own moto, its own
+# ports; `.venv/bin/python -m pytest` runs the same suite serially)
 test: lint check
-	$(BIN)/python -m pytest
+	$(BIN)/python -m pytest -n auto --maxprocesses 4
 
 demo: venv
 	$(BIN)/byok demo

@@ -64,6 +64,6 @@ def handler(event: Mapping[str, Any], context: LambdaContext) -> dict[str, Any]:
     support.add_counts(metrics, {result.metric: 1})
     summary = result.to_dict()
     if not summary.get("duplicate"):
-        support.count_operator_problems(metrics, list(summary.get("outcomes") or []))
+        support.count_operator_problems(metrics, logger, list(summary.get("outcomes") or []))
     logger.info("event handled", extra={"summary": summary})
     return summary

@@ -49,8 +49,7 @@ def record_handler(record: SQSRecord, lambda_context: LambdaContext) -> dict[str
         return support.DROPPED_MESSAGE.handle(exc, logger, metrics, message_id=record.message_id)
     support.add_counts(metrics, {"Validations": 1})
     result = outcome.to_dict()
-    support.count_operator_problems(metrics, [result])
-    support.count_platform_configuration(metrics, logger, result)
+    support.count_operator_problems(metrics, logger, [result])
     logger.info("validated", extra={"message_id": record.message_id, "outcome": result})
     return result
 

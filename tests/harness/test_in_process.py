@@ -78,6 +78,25 @@ def test_validated_event_is_recorded_for_idempotency(
     assert _idempotency_items(world) == 1
 
 
+def test_key_event_that_finds_the_platform_bucket_missing_raises_the_operators_metric(
+    world: World, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """The platform's own set-up is wrong (its bucket is gone): key_events counts it in the
+    operator's ``PlatformConfigurationErrors`` (alarmed in template.yaml), as validate does; the
+    flag is no verdict on the customer's key."""
+    s3 = world.platform.client("s3")
+    for item in s3.list_objects_v2(Bucket=world.env.bucket).get("Contents", []):
+        s3.delete_object(Bucket=world.env.bucket, Key=item["Key"])
+    s3.delete_bucket(Bucket=world.env.bucket)
+    result = _run("key_events", _sample("disable_key", world), monkeypatch)
+    assert result["status"] == "validated"
+    [outcome] = result["outcomes"]
+    assert outcome["operator_reasons"] == ["PLATFORM_BUCKET_MISSING"]
+    assert outcome["status"] != "KEY_UNUSABLE"
+    counted = _metrics(capsys.readouterr().out)
+    assert counted == {"ValidatedEvents": 1.0, "PlatformConfigurationErrors": 1.0}
+
+
 def test_a_second_cold_container_still_sees_the_duplicate(
     world: World, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
 ) -> None:

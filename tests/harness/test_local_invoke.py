@@ -149,7 +149,8 @@ def test_validate_reports_only_the_failed_record(harness: HarnessWorld) -> None:
     event = harness.sample_event(EVENTS / "validate" / "sqs_batch.json")
     with (
         faults.throttle(service="events", operations={"PutEvents"}, times=None),
-        _local(harness, "validate") as fn,
+        # one botocore attempt per call: the publisher's own in-place retries are what is tested
+        _local(harness, "validate", AWS_MAX_ATTEMPTS="1") as fn,
     ):
         result = fn.invoke(event)
     assert result.ok, result.error
@@ -184,7 +185,9 @@ def test_sweep_then_validate_under_kms_throttling_leaves_the_flag(harness: Harne
     about a key: the flag stays HEALTHY and nothing is published."""
     schedule = json.loads((EVENTS / "sweep" / "scheduled_event.json").read_text())
     queue_arn = "arn:aws:sqs:eu-west-1:444455556666:byok-validate"
-    with _local(harness, "sweep") as sweep, _local(harness, "validate") as validate:
+    # one botocore attempt per call: throttling that outlasts the retries is what is tested
+    validating = _local(harness, "validate", AWS_MAX_ATTEMPTS="1")
+    with _local(harness, "sweep") as sweep, validating as validate:
         assert sweep.invoke(schedule).payload["enqueued"] == 1
         first = validate.invoke(_as_sqs_event(harness.queued_validations(), queue_arn))
         assert first.payload == {"batchItemFailures": []}

@@ -10,6 +10,7 @@ notify no customer, and count the operator metric the template's alarm watches.
 
 from __future__ import annotations
 
+from aws_lambda_powertools import Logger
 from byok_world import build_world
 from moto import mock_aws
 
@@ -50,7 +51,7 @@ def test_missing_decrypt_in_the_platform_role_is_the_operators_problem(operator_
 
     # the operator hears through the metric the template's alarm watches
     metrics = _Metrics()
-    assert count_operator_problems(metrics, [outcome.to_dict()]) == 1
+    assert count_operator_problems(metrics, Logger(service="test"), [outcome.to_dict()]) == 1
     assert metrics.counted == {OPERATOR_METRIC: 1}
     alarm = sam_template.load()["Resources"]["PlatformRoleDeniedAlarm"]["Properties"]
     watched = {

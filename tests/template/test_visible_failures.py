@@ -41,18 +41,31 @@ def _emitted_not_retried(function: str) -> set[str]:
     policies = set(re.findall(r"support\.([A-Z_]+)\.handle\(", source))
     metrics = {getattr(lambda_support, p).metric for p in policies} - {None}
     named = set(re.findall(r'"(\w+)"', source))
+    if "support.count_operator_problems(" in source:  # the operator's metrics (platform side)
+        metrics |= set(lambda_support.OPERATOR_METRICS)
     return metrics | (named & NOT_RETRIED)
 
 
 def _custom_alarms() -> set[tuple[str, str]]:
+    """(service, metric) of every byok-guard metric an alarm fires on at the first count: a
+    plain metric alarm, or a metric-math alarm summing several services' metrics."""
     found = set()
     for res in RES.values():
         props = res["Properties"]
-        if res["Type"] == "AWS::CloudWatch::Alarm" and props.get("Namespace") == "byok-guard":
-            dims = {d["Name"]: d["Value"] for d in props["Dimensions"]}
-            assert props["Statistic"] == "Sum" and props["Threshold"] == 1
+        if res["Type"] != "AWS::CloudWatch::Alarm":
+            continue
+        stats = [m["MetricStat"] for m in props.get("Metrics", ()) if "MetricStat" in m]
+        if props.get("Namespace") == "byok-guard":
+            assert props["Statistic"] == "Sum"
+            stats.append({"Metric": props, "Stat": "Sum"})
+        for stat in stats:
+            metric = stat["Metric"]
+            if metric.get("Namespace") != "byok-guard":
+                continue
+            assert stat["Stat"] == "Sum" and props["Threshold"] == 1
             assert props["TreatMissingData"] == "notBreaching"
-            found.add((dims["service"], props["MetricName"]))
+            dims = {d["Name"]: d["Value"] for d in metric["Dimensions"]}
+            found.add((dims["service"], metric["MetricName"]))
     return found
 
 
@@ -61,6 +74,7 @@ def test_every_failure_metric_that_is_not_retried_has_an_alarm() -> None:
     assert ("key_events", "InvalidEvents") in wanted  # the scan above sees the handlers
     assert ("validate", "DroppedMessages") in wanted
     assert ("sweep", "FailedSweeps") in wanted
+    assert ("key_events", "PlatformConfigurationErrors") in wanted
     missing = wanted - _custom_alarms()
     assert not missing, f"failure metrics without an alarm: {sorted(missing)}"
 

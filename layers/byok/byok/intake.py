@@ -23,7 +23,15 @@ if TYPE_CHECKING:
 __all__ = ["Ignored", "KeyEventResult", "intake_event", "revalidate", "validate_request"]
 
 #: the outcome fields an operator reads after a test invoke (the full flag is in DynamoDB)
-_SUMMARY_FIELDS = ("environment_id", "status", "previous_status", "changed", "stale", "reasons")
+_SUMMARY_FIELDS = (
+    "environment_id",
+    "status",
+    "previous_status",
+    "changed",
+    "stale",
+    "reasons",
+    "operator_reasons",
+)
 
 #: ``request`` -> stored result: ``validate_request`` behind Powertools idempotency (event id)
 ValidateOnce = Callable[..., dict[str, Any]]

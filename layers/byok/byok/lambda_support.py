@@ -43,7 +43,6 @@ __all__ = [
     "add_counts",
     "cached_deps",
     "count_operator_problems",
-    "count_platform_configuration",
     "defer_if_out_of_time",
     "event_id",
     "handle_error",
@@ -228,27 +227,37 @@ def idempotent_on_event_id(
     return bind
 
 
-#: counted (template.yaml alarms on it) when a validation finds a problem on the platform side
+#: counted (template.yaml alarms on it) when a validation finds a problem on the platform side:
+#: the platform role's own policy refusing (``PLATFORM_ROLE_DENIES``), and the platform's set-up
+#: wrong (``OPERATOR_REASONS``: bucket missing, S3 or the role refusing the platform)
 OPERATOR_METRIC = "PlatformRoleDenied"
+CONFIGURATION_METRIC = "PlatformConfigurationErrors"
+OPERATOR_METRICS = (OPERATOR_METRIC, CONFIGURATION_METRIC)
 
 
-def count_operator_problems(metrics: _Metrics, outcomes: list[Any]) -> int:
-    """Count validations whose flag carries ``PLATFORM_ROLE_DENIES`` (the platform role's own
-    policy refuses): the customer is never told about it, so the operator's metric and alarm
-    must be."""
+def count_operator_problems(metrics: _Metrics, logger: _Logger, outcomes: list[Any]) -> int:
+    """Count validations that found the platform's side at fault, in the operator's metrics
+    (``OPERATOR_METRICS``, alarmed) with an error log line each: the customer is never told about
+    them, so the operator's alarm must be. Both handlers that validate (key_events and validate)
+    call this; it returns how many outcomes had a problem of either kind."""
     from byok.reasons import ReasonCode
 
-    found = sum(
-        1
-        for outcome in outcomes
-        if isinstance(outcome, dict)
-        and ReasonCode.PLATFORM_ROLE_DENIES in (outcome.get("reasons") or ())
-    )
-    if found:
-        from aws_lambda_powertools.metrics import MetricUnit
-
-        metrics.add_metric(name=OPERATOR_METRIC, unit=MetricUnit.Count, value=found)
-    return found
+    denied = configuration = flagged = 0
+    for outcome in outcomes:
+        if not isinstance(outcome, dict):
+            continue
+        role = ReasonCode.PLATFORM_ROLE_DENIES in (outcome.get("reasons") or ())
+        setup = bool(outcome.get("operator_reasons"))
+        denied, configuration, flagged = (
+            denied + role,
+            configuration + setup,
+            flagged + (role or setup),
+        )
+        if role or setup:
+            logger.error("platform configuration problem (operator)", extra={"outcome": outcome})
+    counts = {OPERATOR_METRIC: denied, CONFIGURATION_METRIC: configuration}
+    add_counts(metrics, {name: n for name, n in counts.items() if n})
+    return flagged
 
 
 def idempotency_error(exc: BaseException) -> ByokError | None:
@@ -298,13 +307,3 @@ def defer_if_out_of_time(context: Any, metrics: _Metrics) -> None:
         raise TransientError(
             f"{left} ms left, a validation may take {budget_ms} ms: record deferred"
         )
-
-
-def count_platform_configuration(
-    metrics: _Metrics, logger: _Logger, result: dict[str, Any]
-) -> None:
-    """A validation that found the platform's own set-up wrong (``OPERATOR_REASONS``): the
-    operator's metric (alarmed) and an error log line; the customer is never told."""
-    if result.get("operator_reasons"):
-        add_counts(metrics, {"PlatformConfigurationErrors": 1})
-        logger.error("platform configuration problem (operator)", extra={"outcome": result})

@@ -4,12 +4,14 @@ truth of the keys as they are.
 The customer disables / enables either key and puts good or bad key policies (several in the
 same CloudTrail second, whose times have one-second resolution); each call's CloudTrail event
 goes through the real normaliser and ``byok.service.handle_trigger``, delivered at any later
-point, any number of times (0 = lost). Every validation reads the keys as they are at that
-moment through an injected ``gather`` that answers as AWS would: DescribeKey sees the state, the
-S3 canary succeeds only for an enabled S3 key whose policy lets the platform in (else
-``DisabledException`` / ``AccessDenied`` naming ``kms:GenerateDataKey``), GetKeyPolicy is
-cross-account so the policy texts are the remembered ones (``byok.aws.gather._key_facts``, the
-real assembly). The store is ``MemoryStore`` (contract-tested against DynamoDB).
+point, any number of times (0 = lost): up to two deliveries between two calls and four after the
+last, each of any event so far, which keeps an example to a handful of validations. Every
+validation reads the keys as they are at that moment through an injected ``gather`` that answers
+as AWS would: DescribeKey sees the state, the S3 canary succeeds only for an enabled S3 key whose
+policy lets the platform in (else ``DisabledException`` / ``AccessDenied`` naming
+``kms:GenerateDataKey``), GetKeyPolicy is cross-account so the policy texts are the remembered
+ones (``byok.aws.gather._key_facts``, the real assembly). The store is ``MemoryStore``
+(contract-tested against DynamoDB).
 
 Truth function (the flag after the sweep):
   S3 key disabled, or its policy shuts the platform out  -> KEY_UNUSABLE
@@ -149,28 +151,27 @@ def test_events_in_any_order_then_one_sweep_leave_the_truth(actions, reporter: b
     )
     events: list[Any] = []  # the triggers of the calls made so far
     second = NOW - timedelta(hours=1)
-    pending = list(actions)
-    deliveries = 0
-    while pending or (deliveries < 3 and data.draw(st.booleans(), label="deliver more")):
-        act = bool(pending) and (not events or data.draw(st.booleans(), label="act next"))
-        if act:
-            name, purpose, good, same_second = pending.pop(0)
-            if name == "PutKeyPolicy":
-                keys.good[purpose] = good
-                request = {"policyName": "default", "policy": policy_text(purpose, good)}
-            else:
-                keys.enabled[purpose] = name == "EnableKey"
-                request = {}
-            # normalised once: a repeated delivery of the same event yields the same trigger
-            events.append(
-                normalise(cloudtrail_event(name, KEYS[purpose], at=second, request=request))
-            )
-            if not same_second:
-                second += timedelta(seconds=1)
-        else:  # any event that happened, again or for the first time (the rest are lost)
-            trigger = data.draw(st.sampled_from(events), label="deliver")
-            handle_trigger(trigger, deps)
-            deliveries += 1 if not pending else 0
+
+    def deliver(most: int, label: str) -> None:
+        """Up to ``most`` deliveries of events that happened, again or for the first time (the
+        rest are lost). Bounded per step so that an example stays a handful of validations."""
+        for _ in range(data.draw(st.integers(0, most), label=label)):
+            handle_trigger(data.draw(st.sampled_from(events), label="deliver"), deps)
+
+    for name, purpose, good, same_second in actions:
+        if events:
+            deliver(2, "deliveries before the next call")
+        if name == "PutKeyPolicy":
+            keys.good[purpose] = good
+            request = {"policyName": "default", "policy": policy_text(purpose, good)}
+        else:
+            keys.enabled[purpose] = name == "EnableKey"
+            request = {}
+        # normalised once: a repeated delivery of the same event yields the same trigger
+        events.append(normalise(cloudtrail_event(name, KEYS[purpose], at=second, request=request)))
+        if not same_second:
+            second += timedelta(seconds=1)
+    deliver(4, "deliveries after the last call")
     if reporter:
         read_at = (second + timedelta(seconds=1)).strftime("%Y-%m-%dT%H:%M:%SZ")
         for purpose in Purpose:
