@@ -24,6 +24,7 @@ import itertools
 import re
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
+from functools import lru_cache
 
 from byok.contract.candidates import (
     ABSENT,
@@ -342,9 +343,19 @@ class Prepared:
             parsed = parse_caller(caller.principal)
             hits = frozenset(s.index for s in targeted if s.principal_matches(parsed) is not None)
             self.principal_hits.append(hits)
-            given = {RESOURCE_ACCOUNT: p.customer_account, **dict(caller.identity)}
-            base = dict(Request(caller.principal, "kms:X", self.key_arn, given).context_lower)
-            self.bases.append((given, base))
+            self.bases.append(
+                _caller_base(caller.principal, caller.identity, p.customer_account, self.key_arn)
+            )
+
+
+@lru_cache(maxsize=4096)
+def _caller_base(
+    principal: str, identity: tuple[tuple[str, str], ...], customer: str, key_arn: str
+) -> tuple[dict[str, str], dict[str, tuple[object, ...]]]:
+    """The context a caller gives and the one IAM fills from it: the same for every policy
+    of one key, so computed once (shared: never mutated, callers copy before adding)."""
+    given = {RESOURCE_ACCOUNT: customer, **dict(identity)}
+    return given, dict(Request(principal, "kms:X", key_arn, given).context_lower)
 
 
 def find_allowed(prepared: Prepared, forbidden: Forbidden) -> list[Found]:
