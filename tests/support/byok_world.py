@@ -26,17 +26,13 @@ from typing import Any
 
 import boto3
 
+from byok_emulator.demo.world import CUSTOMER, PLATFORM, REGION, ROLE_ARN, ROLE_NAME
 from byok_emulator.platform_side import (
     create_encrypted_bucket,
     create_encrypted_cluster,
     create_platform_role,
 )
 
-CUSTOMER = "111122223333"
-PLATFORM = "444455556666"
-REGION = "eu-west-1"
-ROLE_NAME = "byok-platform"
-ROLE_ARN = f"arn:aws:iam::{PLATFORM}:role/{ROLE_NAME}"
 BUCKET = "platform-data-acme"
 CLUSTER = "acme-db"
 ENV_ID = "acme"

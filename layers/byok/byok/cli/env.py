@@ -18,6 +18,7 @@ import importlib
 import json
 import os
 import sys
+from collections.abc import Callable
 from dataclasses import fields, is_dataclass
 from enum import Enum
 from typing import Any
@@ -71,21 +72,12 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     _common(lst)
     lst.set_defaults(func=cmd_list)
 
-    show = sub.add_parser("show", help="show an environment and its current health flag")
-    show.add_argument("environment_id", metavar="ENV", help="environment id")
-    _common(show)
-    show.set_defaults(func=cmd_show)
-
-    val = sub.add_parser("validate", help="validate an environment now and update its flag")
-    val.add_argument("environment_id", metavar="ENV", help="environment id")
-    _common(val)
+    _one_env(sub, "show", cmd_show, help="show an environment and its current health flag")
+    val = _one_env(
+        sub, "validate", cmd_validate, help="validate an environment now and update its flag"
+    )
     _validation_args(val)
-    val.set_defaults(func=cmd_validate)
-
-    inc = sub.add_parser("incidents", help="open and past incidents of an environment")
-    inc.add_argument("environment_id", metavar="ENV", help="environment id")
-    _common(inc)
-    inc.set_defaults(func=cmd_incidents)
+    _one_env(sub, "incidents", cmd_incidents, help="open and past incidents of an environment")
 
     upd = sub.add_parser(
         "update",
@@ -108,13 +100,23 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     _validation_args(upd)
     upd.set_defaults(func=cmd_update)
 
-    dereg = sub.add_parser(
+    _one_env(
+        sub,
         "deregister",
+        cmd_deregister,
         help="remove an environment, release its keys, cluster and bucket (the audit trail stays)",
     )
-    dereg.add_argument("environment_id", metavar="ENV", help="environment id")
-    _common(dereg)
-    dereg.set_defaults(func=cmd_deregister)
+
+
+def _one_env(
+    sub: argparse._SubParsersAction, name: str, func: Callable[[argparse.Namespace], int], **kw: str
+) -> argparse.ArgumentParser:
+    """A subcommand on one environment (``byok env NAME ENV``) with the common options."""
+    parser = sub.add_parser(name, **kw)
+    parser.add_argument("environment_id", metavar="ENV", help="environment id")
+    _common(parser)
+    parser.set_defaults(func=func)
+    return parser
 
 
 def _common(parser: argparse.ArgumentParser) -> None:

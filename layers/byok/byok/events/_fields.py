@@ -6,6 +6,7 @@ field (``detail.eventTime: ...``), so a malformed event is diagnosed from one li
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 from pydantic import ValidationError
@@ -113,32 +114,29 @@ def build_key_arn(key_id: str, account: object, region: object, fields: tuple[st
     return KeyArn(partition_for(reg), reg, acct, key_id)
 
 
-def account_id(value: object, field: str) -> str:
+def _as_event(validate: Callable[[object, str], str], value: object, field: str) -> str:
+    """An identifier validated by ``byok.identifiers``, its refusal re-raised as an event error
+    (same message: the field and what was expected)."""
     try:
-        return validate_account_id(value, field)
+        return validate(value, field)
     except InputError as exc:
         raise as_event_error(exc) from None
+
+
+def account_id(value: object, field: str) -> str:
+    return _as_event(validate_account_id, value, field)
 
 
 def region_name(value: object, field: str) -> str:
-    try:
-        return validate_region(value, field)
-    except InputError as exc:
-        raise as_event_error(exc) from None
+    return _as_event(validate_region, value, field)
 
 
 def cluster_id(value: object, field: str) -> str:
-    try:
-        return validate_cluster_id(value, field)
-    except InputError as exc:
-        raise as_event_error(exc) from None
+    return _as_event(validate_cluster_id, value, field)
 
 
 def environment_id(value: object, field: str) -> str:
-    try:
-        return validate_environment_id(value, field)
-    except InputError as exc:
-        raise as_event_error(exc) from None
+    return _as_event(validate_environment_id, value, field)
 
 
 def pick(mapping: dict[str, Any] | None, *names: str) -> dict[str, Any]:

@@ -29,7 +29,7 @@ from pydantic import BaseModel, ConfigDict, Field, StrictStr, ValidationError
 from byok import bounded_json
 from byok.errors import EventError, InputError, quote
 from byok.events import _fields as f
-from byok.events.normalise import foreign_payload
+from byok.events.normalise import foreign_payload, read_envelope
 from byok.events.triggers import trigger_from_dict
 from byok.identifiers import validate_arn, validate_environment_id
 from byok.models import Trigger
@@ -134,16 +134,7 @@ def _bounded(value: object, field: str, limit: int) -> None:
 
 
 def _envelope(event: object, accepted: tuple[tuple[str, str], ...]) -> _EnvelopeModel:
-    if not isinstance(event, Mapping):
-        raise EventError(f"event: expected an EventBridge event object, got {f.short(event)}")
-    _bounded(event, "event", bounded_json.EVENT_LIMIT)
-    foreign = foreign_payload(event)
-    if foreign is not None:
-        raise EventError(foreign)
-    try:
-        envelope = _EnvelopeModel.model_validate(dict(event))
-    except ValidationError as exc:
-        raise f.from_validation_error(exc, "") from None
+    envelope = read_envelope(event, _EnvelopeModel, "an EventBridge event object")
     if (envelope.source, envelope.detail_type) not in accepted:
         wanted = " or ".join(f"{quote(t)} from {quote(s)}" for s, t in accepted)
         raise EventError(

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, TypeVar
 
 from pydantic import BaseModel, ValidationError
 
@@ -29,6 +29,8 @@ from byok.events.models import (
     ScheduledDetail,
 )
 from byok.models import Trigger, TriggerKind
+
+_Model = TypeVar("_Model", bound=BaseModel)
 
 
 @dataclass(frozen=True, slots=True)
@@ -140,17 +142,7 @@ def is_ignorable(event: Mapping[str, Any]) -> str | None:
 
 
 def _parse(event: object) -> tuple[EventShape, Envelope, Any]:
-    if not isinstance(event, Mapping):
-        raise EventError(f"event: expected a JSON object, got {f.short(event)}")
-    # before anything walks it: nothing downstream recurses through more than MAX_DEPTH levels
-    bounded_json.check_value(event, limit=bounded_json.EVENT_LIMIT, field="event", error=EventError)
-    foreign = foreign_payload(event)
-    if foreign is not None:
-        raise EventError(foreign)
-    try:
-        envelope = Envelope.model_validate(dict(event))
-    except ValidationError as exc:
-        raise f.from_validation_error(exc, "") from None
+    envelope = read_envelope(event, Envelope, "a JSON object")
     shape = SHAPES.get((envelope.source, envelope.detail_type))
     if shape is None:
         known = "; ".join(f"{s} / {t}" for s, t in SHAPES)
@@ -178,6 +170,22 @@ _RECORD_SOURCES: dict[str, str] = {
     "aws:dynamodb": "a DynamoDB stream batch",
     "aws:kinesis": "a Kinesis stream batch",
 }
+
+
+def read_envelope(event: object, model: type[_Model], expected: str) -> _Model:
+    """The checks every incoming event gets first, in this order: an object; bounded before
+    anything walks it (nothing downstream recurses through more than MAX_DEPTH levels); not a
+    well-known foreign payload (said as such); then ``model`` (its errors name the field)."""
+    if not isinstance(event, Mapping):
+        raise EventError(f"event: expected {expected}, got {f.short(event)}")
+    bounded_json.check_value(event, limit=bounded_json.EVENT_LIMIT, field="event", error=EventError)
+    foreign = foreign_payload(event)
+    if foreign is not None:
+        raise EventError(foreign)
+    try:
+        return model.model_validate(dict(event))
+    except ValidationError as exc:
+        raise f.from_validation_error(exc, "") from None
 
 
 def foreign_payload(event: Mapping[str, Any]) -> str | None:

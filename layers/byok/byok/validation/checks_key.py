@@ -118,24 +118,26 @@ class KeySpec(_MetadataCheck):
         self, ctx: CheckContext, purpose: Purpose, meta: KeyMetadata
     ) -> Iterator[CheckResult]:
         ok = True
-        if meta.key_spec != "SYMMETRIC_DEFAULT":
-            ok = False
-            yield self.result(
-                ctx,
-                purpose,
+        for name, field, value, expected, reason in (
+            (
+                "KeySpec",
+                "key_spec",
+                meta.key_spec,
+                "SYMMETRIC_DEFAULT",
                 ReasonCode.KEY_SPEC_INVALID,
-                f"KeySpec is {meta.key_spec}, expected SYMMETRIC_DEFAULT",
-                evidence={"key_spec": meta.key_spec},
-            )
-        if meta.key_usage != "ENCRYPT_DECRYPT":
-            ok = False
-            yield self.result(
-                ctx,
-                purpose,
+            ),
+            (
+                "KeyUsage",
+                "key_usage",
+                meta.key_usage,
+                "ENCRYPT_DECRYPT",
                 ReasonCode.KEY_USAGE_INVALID,
-                f"KeyUsage is {meta.key_usage}, expected ENCRYPT_DECRYPT",
-                evidence={"key_usage": meta.key_usage},
-            )
+            ),
+        ):
+            if value != expected:
+                ok = False
+                message = f"{name} is {value}, expected {expected}"
+                yield self.result(ctx, purpose, reason, message, evidence={field: value})
         if ok:
             yield self.result(ctx, purpose, None, "symmetric encryption key")
 
