@@ -269,3 +269,28 @@ def test_the_contract_calls_as_a_session_of_the_platform_role(ids) -> None:
     report = check_policy(policy, "s3", ids.key, ids.role)
     assert report.check("required-access").status is CheckStatus.FAIL, report.to_text()
     assert report.check("required-access").statements == ("OnlyPlatform",)
+
+
+@pytest.mark.parametrize("name", ["platform-role-arn", "customer-account"])
+def test_a_service_name_value_that_is_no_service_is_no_service_caller(ids, name: str) -> None:
+    """Found by the fuzz soak: an ``aws:PrincipalServiceName`` value that is not a service
+    principal's name (the platform role's ARN, an account id) became a "service" candidate,
+    which the evaluator then took for that role or account: a false alarm on the rendered
+    policy, and a fix that never converged. Only AWS service principals carry the key (IAM User
+    Guide, "AWS global condition context keys", aws:PrincipalServiceName: "This key is
+    included in the request context when the call is made by an AWS service principal"), so
+    only a value the evaluator reads as a service name is one."""
+    value = ids.role if name == "platform-role-arn" else ids.customer
+    policy = render_policy("s3", ids.key, ids.role, full=True)
+    policy["Statement"].append(
+        {
+            "Sid": "NoSuchService",
+            "Effect": "Deny",
+            "Principal": "*",
+            "Action": "kms:ScheduleKeyDeletion",
+            "Resource": "*",
+            "Condition": {"ArnEquals": {"aws:PrincipalServiceName": value}},
+        }
+    )
+    report = check_policy(policy, "s3", ids.key, ids.role)
+    assert report.verdict == "pass", report.to_text()

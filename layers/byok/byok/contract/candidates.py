@@ -32,7 +32,7 @@ from functools import lru_cache
 from byok.contract.spec import Parties, account_of, pattern_instance
 from byok.policy import Policy
 from byok.policy.conditions import ConditionClause
-from byok.policy.matching import ACCOUNT_ID_RE, compile_patterns, split_arn
+from byok.policy.matching import ACCOUNT_ID_RE, compile_patterns, parse_caller, split_arn
 from byok.policy.variables import Template, Variable, parse_template
 from byok.times import epoch_seconds
 
@@ -603,7 +603,9 @@ def _service_callers(
         services.setdefault(service, None)
     for value in inputs.service_names:
         for fill in _fills(value):
-            if fill:
+            # only a name the evaluator takes for a service principal can be one's
+            # aws:PrincipalServiceName ("111122223333" is an account, not a service)
+            if fill and parse_caller(fill).kind == "service":
                 services.setdefault(fill.lower(), None)
     # acting for no known account (an outsider) and for the platform account (another
     # principal of the platform) differ by party even when the policy reads neither key
