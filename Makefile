@@ -98,6 +98,7 @@ soak: venv
 
 bench: venv tools-peers
 	$(BIN)/python bench/policy_bench.py --peers $(TOOLS)/peers/bin/python
+	$(BIN)/python bench/scale_report.py
 
 clean:
 	rm -rf .aws-sam build dist *.egg-info

@@ -7,11 +7,13 @@ A lost ``PutKeyPolicy`` event of an **Aurora** key is not seen by the sweep at a
 is not cross-account, Aurora has no probe): the remembered policy stands until the next
 ``PutKeyPolicy`` event or the next report of the customer's opt-in policy reporter
 (docs/validation.md, "What a lost event can hide"). Thin:
-``byok.events.envelopes.schedule_event`` accepts only the schedule's "Scheduled Event"
-(anything else: a structured error, ``InvalidEvents``, nothing enqueued), then
-``byok.service.run_sweep`` does the work with a fresh schedule trigger carrying nothing of the
-event but its validated id. A ``TransientError`` is raised (Lambda retries, then the failure
-destination keeps the event).
+``byok.sweep_continuation.sweep_start`` accepts only the schedule's "Scheduled Event" or the
+sweep's own continuation (anything else: a structured error, ``InvalidEvents``, nothing
+enqueued), then ``byok.sweep_continuation.sweep_invocation`` does the work (the sparse
+``environments`` index, page by page, full batches of 10, a fresh schedule trigger carrying
+nothing of the event but its validated id); an invocation that nears its timeout invokes itself
+with where it stopped, so a sweep of any size never depends on one invocation's timeout. A
+``TransientError`` is raised (Lambda retries, then the failure destination keeps the event).
 """
 
 from __future__ import annotations
@@ -23,7 +25,6 @@ from aws_lambda_powertools import Logger, Metrics, Tracer
 
 from byok import lambda_support as support
 from byok.errors import ByokError, EventError
-from byok.events.envelopes import schedule_event
 
 if TYPE_CHECKING:
     from aws_lambda_powertools.utilities.typing import LambdaContext
@@ -39,18 +40,26 @@ _deps = support.cached_deps(support.service_deps)
 
 @support.lambda_entry(logger, tracer, metrics)
 def handler(event: Mapping[str, Any], context: LambdaContext) -> dict[str, Any]:
-    from byok.service import run_sweep, schedule_trigger
+    from byok.aws.self_invoke import lambda_client
+    from byok.sweep_continuation import sweep_invocation, sweep_start
 
     event_id = support.event_id(event)
-    try:  # only the schedule's own event: anything else is answered, nothing is enqueued
-        schedule = schedule_event(event)
+    try:  # only the schedule's own event or a continuation: anything else is answered
+        start = sweep_start(event)
     except EventError as exc:
         return support.INVALID_EVENT.handle(exc, logger, metrics, event_id=event_id)
     deps = _deps()  # outside the try: a misconfigured function fails loudly (Errors alarm)
-    try:  # a fresh trigger: nothing of the incoming event but its validated id is sent on
-        enqueued = run_sweep(deps, schedule_trigger(deps.clock(), schedule.event_id))
+    try:
+        progress = sweep_invocation(
+            start,
+            deps,
+            time_left=lambda: context.get_remaining_time_in_millis() / 1000,
+            function_arn=context.invoked_function_arn,
+            lambda_client=lambda_client,
+        )
     except ByokError as exc:  # retryable: raised again (Lambda retries, then the DLQ)
         return support.FAILED_SWEEP.handle(exc, logger, metrics, event_id=event_id)
-    support.add_counts(metrics, {"SweepEnqueued": enqueued})
-    logger.info("sweep done", extra={"enqueued": enqueued})
-    return {"status": "ok", "event_id": event_id, "enqueued": enqueued}
+    support.add_counts(metrics, {"SweepEnqueued": progress.sent})
+    status = "continued" if progress.after is not None else "ok"
+    logger.info("sweep done", extra={"enqueued": progress.sent, "status": status})
+    return {"status": status, "event_id": event_id, "enqueued": progress.sent}

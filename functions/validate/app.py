@@ -50,7 +50,7 @@ def record_handler(record: SQSRecord, lambda_context: LambdaContext) -> dict[str
     support.add_counts(metrics, {"Validations": 1})
     result = outcome.to_dict()
     support.count_operator_problems(metrics, logger, [result])
-    logger.info("validated", extra={"message_id": record.message_id, "outcome": result})
+    support.log_validation(logger, record.message_id, result)
     return result
 
 

@@ -57,6 +57,7 @@ def _arn(service: str, resource: str) -> str:
 #: each declared resource kind as ARN patterns in this world
 PATTERNS: dict[Resource, tuple[str, ...]] = {
     Resource.ENVIRONMENTS_TABLE: (_arn("dynamodb", f"table/{bw.ENVIRONMENTS_TABLE}"),),
+    Resource.ENVIRONMENTS_INDEX: (_arn("dynamodb", f"table/{bw.ENVIRONMENTS_TABLE}/index/*"),),
     Resource.AUDIT_TABLE: (_arn("dynamodb", f"table/{bw.AUDIT_TABLE}"),),
     Resource.IDEMPOTENCY_TABLE: (_arn("dynamodb", f"table/{bw.IDEMPOTENCY_TABLE}"),),
     Resource.VALIDATE_QUEUE: (_arn("sqs", bw.VALIDATE_QUEUE),),

@@ -12,9 +12,11 @@ from byok.service import validate_environment
 
 
 def test_a_role_gets_only_what_the_template_grants(world):
-    """The sweep role lists environments (Scan) but may not read a flag (GetItem)."""
+    """The sweep role lists environments (Scan of the sparse index, not of the table) but may
+    not read a flag (GetItem)."""
     sweep = world.deps("sweep")
-    assert [e.environment_id for e in sweep.store.list_environments()] == ["acme"]
+    rows, _ = sweep.store.environment_page()
+    assert [r["environment_id"] for r in rows] == ["acme"]
     with pytest.raises(ByokError, match="not authorized to perform: dynamodb:GetItem"):
         sweep.store.get_flag(world.env.environment_id)
 

@@ -370,8 +370,8 @@ def test_sweep_enqueues_one_message_per_environment(world):
 
 
 def test_platform_role_throttled_leaves_flag_unchanged(world):
-    deps = world.deps()
-    before = baseline(world, deps).flag
+    before = baseline(world, world.deps()).flag
+    deps = world.deps()  # a cold container: it must assume the role first
     with faults.throttle(service="sts", operations={"AssumeRole"}):
         (outcome,) = sweep(world, deps)
     assert {c.reason for c in outcome.report.checks} == {"TRANSIENT_ERROR"}

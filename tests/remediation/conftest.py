@@ -41,6 +41,23 @@ class Rig:
                 results += remediate(HealthChange.from_detail(event["detail"]), self.deps)
         return results
 
+    def lose_and_restore_aurora_key(self) -> None:
+        """HEALTHY, then the Aurora key disabled (the cluster stopped, recoverable), then the
+        key enabled again: the flag is HEALTHY and the cluster still stopped."""
+        from byok.models import ClusterStatus
+
+        world = self.world
+        self.validate()
+        world.customer_kms.disable_key(KeyId=world.env.aurora_key_arn)
+        world.set_cluster_status(ClusterStatus.RECOVERABLE)
+        world.clock.advance(minutes=1)
+        self.validate()
+        flag = world.store.get_flag(world.env.environment_id)
+        assert flag is not None and flag.status.value == "KEY_UNUSABLE"
+        world.customer_kms.enable_key(KeyId=world.env.aurora_key_arn)
+        world.clock.advance(minutes=1)
+        validate_environment(world.env.environment_id, None, world.deps())
+
     def notifications(self) -> list[dict[str, Any]]:
         """Messages the customer's subscription received so far (drains the inbox)."""
         sqs = self.world.platform_sqs

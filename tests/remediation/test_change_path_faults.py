@@ -47,6 +47,12 @@ def _once_claim(request: faults.Request) -> bool:
 #: step -> how to choose its requests (faults.inject keywords)
 STEPS: dict[str, dict[str, Any]] = {
     "flag read": {"service": "dynamodb", "operations": {"GetItem"}, "item": {"sk": "HEALTH"}},
+    # the validation's state (environment, flag, outbox, remembered policies): one Query
+    "state read": {
+        "service": "dynamodb",
+        "operations": {"Query"},
+        "tables": {ENVIRONMENTS_TABLE},
+    },
     "change transaction": {"service": "dynamodb", "operations": {"TransactWriteItems"}},
     "put_events": {"service": "events", "operations": {"PutEvents"}},
     "outbox mark": {"service": "dynamodb", "operations": {"UpdateItem"}, "item": {"sk": "OUTBOX"}},

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from byok.models import ClusterStatus, HealthStatus
 from byok.remediation.executor import scheduled
-from byok.service import validate_environment
 
 
 def _status(rig) -> HealthStatus:
@@ -13,16 +12,7 @@ def _status(rig) -> HealthStatus:
 
 def test_recoverable_cluster_started_exactly_once(rig) -> None:
     world = rig.world
-    rig.validate()
-    world.customer_kms.disable_key(KeyId=world.env.aurora_key_arn)
-    world.set_cluster_status(ClusterStatus.RECOVERABLE)
-    world.clock.advance(minutes=1)
-    rig.validate()
-    assert _status(rig) is HealthStatus.KEY_UNUSABLE
-
-    world.customer_kms.enable_key(KeyId=world.env.aurora_key_arn)
-    world.clock.advance(minutes=1)
-    validate_environment("acme", None, world.deps())
+    rig.lose_and_restore_aurora_key()
     assert _status(rig) is HealthStatus.HEALTHY
     results = rig.deliver(times=3)  # the healthy event arrives three times
     starts = [r for r in results if r.action == "start_cluster"]

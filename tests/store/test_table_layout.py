@@ -39,7 +39,19 @@ def _layout(props: dict[str, Any]) -> dict[str, Any]:
         ),
         "billing": props.get("BillingMode"),
         "ttl": ttl.get("AttributeName") if ttl.get("Enabled") else None,
+        "indexes": _indexes(props.get("GlobalSecondaryIndexes") or []),
     }
+
+
+def _indexes(indexes: list[dict[str, Any]]) -> list[tuple[Any, ...]]:
+    return sorted(
+        (
+            i["IndexName"],
+            tuple((k["AttributeName"], k["KeyType"]) for k in i["KeySchema"]),
+            i["Projection"]["ProjectionType"],
+        )
+        for i in indexes
+    )
 
 
 def test_create_tables_matches_template() -> None:
@@ -68,5 +80,6 @@ def test_create_tables_matches_template() -> None:
                 ),
                 "billing": table["BillingModeSummary"]["BillingMode"],
                 "ttl": ttl.get("AttributeName") if ttl["TimeToLiveStatus"] == "ENABLED" else None,
+                "indexes": _indexes(table.get("GlobalSecondaryIndexes") or []),
             }
             assert created == declared[logical_id], logical_id

@@ -27,6 +27,7 @@ NAMING_PROPERTIES: dict[str, tuple[str, ...]] = {
     "AWS::Events::EventBusPolicy": ("StatementId",),
     "AWS::Events::Rule": ("Name",),
     "AWS::IAM::ManagedPolicy": ("ManagedPolicyName",),
+    "AWS::IAM::Policy": (),  # PolicyName names an inline policy within its role only
     "AWS::IAM::Role": ("RoleName",),
     "AWS::Lambda::EventInvokeConfig": (),
     "AWS::Lambda::EventSourceMapping": (),

@@ -132,15 +132,20 @@ def test_dynamodb_actions_are_exactly_what_the_executor_uses() -> None:
         actions = st["Action"] if isinstance(st["Action"], list) else [st["Action"]]
         for action in actions:
             if action.startswith("dynamodb:"):
-                granted.setdefault(st["Resource"], set()).add(action)
+                for resource in (
+                    st["Resource"] if isinstance(st["Resource"], list) else [st["Resource"]]
+                ):
+                    granted.setdefault(resource, set()).add(action)
     assert granted == {
         "<EnvironmentsTable.Arn>": {
             "dynamodb:GetItem",  # environment, flag, ONCE# markers, writes_paused
             "dynamodb:PutItem",  # claim_once (conditional)
             "dynamodb:DeleteItem",  # release_once after a transient failure
-            "dynamodb:UpdateItem",  # set_writes_paused (conditional)
-            "dynamodb:Scan",  # list_environments (scheduled run)
+            "dynamodb:UpdateItem",  # set_writes_paused, end_follow_up (conditional)
+            "dynamodb:Query",  # load_environment_state (scheduled run)
+            "dynamodb:Scan",  # the attention index as moto's authoriser checks it (table ARN)
         },
+        "<EnvironmentsTable.Arn>/index/attention": {"dynamodb:Scan"},  # needing_attention
         "<AuditTable.Arn>": {"dynamodb:PutItem", "dynamodb:Query"},
     }
 

@@ -34,8 +34,24 @@ def _keys(table: str) -> tuple[list[tuple[str, str]], dict[str, str]]:
 
 
 def test_table_layouts_match_the_store() -> None:
-    for table in ("EnvironmentsTable", "AuditTable"):
-        assert _keys(table) == ([("pk", "HASH"), ("sk", "RANGE")], {"pk": "S", "sk": "S"})
+    pk_sk = [("pk", "HASH"), ("sk", "RANGE")]
+    indexed = {"attention": "S", "customer_account": "S", "environment_id": "S"}
+    assert _keys("EnvironmentsTable") == (pk_sk, {"pk": "S", "sk": "S", **indexed})
+    assert _keys("AuditTable") == (pk_sk, {"pk": "S", "sk": "S"})
+    attention, environments = RES["EnvironmentsTable"]["Properties"]["GlobalSecondaryIndexes"]
+    assert attention == {
+        "IndexName": "attention",
+        "KeySchema": [{"AttributeName": "attention", "KeyType": "HASH"}],
+        "Projection": {"ProjectionType": "KEYS_ONLY"},
+    }
+    assert environments == {
+        "IndexName": "environments",
+        "KeySchema": [
+            {"AttributeName": "customer_account", "KeyType": "HASH"},
+            {"AttributeName": "environment_id", "KeyType": "RANGE"},
+        ],
+        "Projection": {"ProjectionType": "KEYS_ONLY"},
+    }
     assert _keys("IdempotencyTable") == ([("id", "HASH")], {"id": "S"})
     ttl = RES["IdempotencyTable"]["Properties"]["TimeToLiveSpecification"]
     assert ttl == {"AttributeName": "expiration", "Enabled": True}

@@ -116,6 +116,10 @@ class HealthFlag:
     details: list[dict[str, Any]] = field(default_factory=list, hash=False)
     #: None only on flags stored before the field existed
     changed_at: str | None = None
+    #: probing bookkeeping (``byok.probing``): when the S3 canary last gave an answer, and a
+    #: digest of both keys' metadata at the last validation; never part of "changed"
+    probed_at: str | None = None
+    key_fingerprint: str | None = None
 
     @property
     def fix(self) -> str | None:
@@ -143,6 +147,21 @@ class HealthFlag:
             "changed_at": self.changed_at,
         }
 
+    def to_row(self) -> dict[str, Any]:
+        """``to_dict`` plus the probing bookkeeping, for the store (``from_dict`` reads both):
+        the operator's view and the events leave it out."""
+        return {
+            **self.to_dict(),
+            **{
+                name: value
+                for name, value in (
+                    ("probed_at", self.probed_at),
+                    ("key_fingerprint", self.key_fingerprint),
+                )
+                if value is not None
+            },
+        }
+
     @classmethod
     def from_dict(cls, data: Mapping[str, Any]) -> HealthFlag:
         """Rebuild a flag from ``to_dict`` output (a stored row); bad rows raise ``InputError``."""
@@ -164,6 +183,12 @@ class HealthFlag:
             if not isinstance(changed_at, str):
                 raise InputError(f"changed_at: expected a time string, got {changed_at!r}")
             parse_time(changed_at, "changed_at")
+        probed_at = data.get("probed_at")
+        if probed_at is not None:
+            parse_time(probed_at, "probed_at")
+        fingerprint = data.get("key_fingerprint")
+        if fingerprint is not None and not isinstance(fingerprint, str):
+            raise InputError(f"key_fingerprint: expected a string, got {fingerprint!r}")
         count = _count(data.get("transient_failures", 0))
         return cls(
             environment_id=data["environment_id"],
@@ -178,6 +203,8 @@ class HealthFlag:
             last_transient_error=data.get("last_transient_error"),
             details=[dict(d) for d in data.get("details") or []],
             changed_at=changed_at,
+            probed_at=probed_at,
+            key_fingerprint=fingerprint,
         )
 
 

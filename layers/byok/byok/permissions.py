@@ -29,6 +29,9 @@ class As(StrEnum):
 
 class Resource(StrEnum):
     ENVIRONMENTS_TABLE = "environments_table"
+    #: its sparse indexes (``environments``: the sweep's listing; ``attention``: the scheduled
+    #: remediation's); AWS authorises an index Scan on the index ARN
+    ENVIRONMENTS_INDEX = "environments_index"
     AUDIT_TABLE = "audit_table"
     IDEMPOTENCY_TABLE = "idempotency_table"
     VALIDATE_QUEUE = "validate_queue"

@@ -15,7 +15,8 @@ import json
 import logging
 import os
 import uuid
-from collections.abc import Callable, Iterable, Mapping
+from collections import deque
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any, Final
@@ -40,12 +41,21 @@ from byok.models import (
     TriggerKind,
     ValidationReport,
 )
-from byok.store.records import FlagChange, HealthChangedRecord
+from byok.probing import (
+    ProbeReason,
+    ProbeSettings,
+    key_fingerprint,
+    needs_full,
+    needs_full_after_metadata,
+)
+from byok.store.records import FlagChange, HealthChangedRecord, OutboxEntry, RememberedPolicy
 from byok.validation import Facts, validate
 
 if TYPE_CHECKING:  # boto3 is imported lazily: cold start matters on the event-to-flag path
+    from byok.aws.kms_limit import KmsRateLimiter
     from byok.aws.publisher import EventPublisher
     from byok.aws.sessions import Session
+    from byok.aws.sts import PlatformAccess
     from byok.store import Storage
 
 from byok.permissions import Resource, declare
@@ -58,11 +68,13 @@ __all__ = [
     "Deps",
     "Outcome",
     "ServiceSettings",
+    "SweepProgress",
     "environments_for",
     "handle_trigger",
     "process_validate_message",
     "run_sweep",
     "schedule_trigger",
+    "sweep_from",
     "validate_environment",
 ]
 
@@ -71,8 +83,11 @@ logger = logging.getLogger("byok.service")
 _SQS_BATCH: Final = 10
 #: decisions retried when concurrent validations keep replacing the flag under us
 _DECIDE_ATTEMPTS: Final = 5
+#: seconds of invocation time a sweep keeps in hand before it hands over to a continuation
+SWEEP_MARGIN_S: Final = 15.0
 
-#: gather(env, base_session, *, platform_role_arn, trigger, canary_prefix, shared_with) -> Facts
+#: gather(env, platform, *, platform_role_arn, trigger, canary_prefix, known_policies, limiter,
+#: full) -> Facts (``byok.aws.gather.gather_facts``)
 Gatherer = Callable[..., Facts]
 
 
@@ -108,6 +123,20 @@ class Deps:
     publisher: EventPublisher | None = None
     sqs: Any = None
     gather: Gatherer | None = None
+    #: the platform role's cached session and clients (built from session_factory on first use)
+    platform: PlatformAccess | None = None
+    #: this container's share of the KMS request quotas (None: unpaced)
+    kms_limiter: KmsRateLimiter | None = None
+    #: when a scheduled validation runs the S3 canary and the rotation reads (byok.probing)
+    probe: ProbeSettings = field(default_factory=ProbeSettings)
+
+    def platform_access(self) -> PlatformAccess:
+        """The platform role's clients, assumed once per container (refreshed near expiry)."""
+        if self.platform is None:
+            from byok.aws.sts import PlatformAccess
+
+            self.platform = PlatformAccess(self.session_factory(), self.settings.platform_role_arn)
+        return self.platform
 
     @classmethod
     def from_environment(cls, environ: Mapping[str, str] | None = None) -> Deps:
@@ -138,9 +167,12 @@ class Deps:
             required("AUDIT_TABLE"),
             client=session.client("dynamodb", config=client_config()),
         )
+        from byok.aws.kms_limit import KmsRateLimiter
         from byok.aws.publisher import EventPublisher
 
         return cls(
+            kms_limiter=KmsRateLimiter.from_env(env),
+            probe=ProbeSettings.from_env(env),
             store=store,
             session_factory=lambda: session,
             settings=settings,
@@ -223,10 +255,19 @@ def handle_trigger(trigger: Trigger, deps: Deps) -> list[Outcome]:
 def validate_environment(
     env_id: str, trigger: Trigger | None, deps: Deps, *, env: Environment | None = None
 ) -> Outcome:
-    """The one code path: facts now -> report -> decide -> conditional write -> publish/audit."""
-    env = env or deps.store.get_environment(validate_environment_id(env_id))
+    """The one code path: facts now -> report -> decide -> conditional write -> publish/audit.
+
+    DynamoDB: one strongly consistent Query reads the environment, its flag, its pending event
+    and its remembered key policies (``load_environment_state``), one conditional write stores
+    the flag (with a change: its audit record and outbox entry in the same transaction). The
+    flag read before the facts is safe: the write is conditional on it (``expect_previous``),
+    and a flag replaced meanwhile is decided against again.
+    """
+    state = deps.store.load_environment_state(validate_environment_id(env_id))
+    env = env or state.environment
     now = deps.clock()
-    facts = _gather(env, trigger, deps)
+    previous = state.flag
+    facts, probed = _gather(env, trigger, previous, now, deps, state.policies)
     report = validate(
         env,
         facts,
@@ -234,9 +275,15 @@ def validate_environment(
         now=now,
         trigger=trigger,
     )
-    previous = deps.store.get_flag(env.environment_id)
+    fingerprint = key_fingerprint({p: k.metadata for p, k in facts.keys.items()})
     for _ in range(_DECIDE_ATTEMPTS):
         transition = decide(previous, report, deps.settings.health)
+        # probing bookkeeping rides on the flag: when the canary last answered, the keys' digest
+        probed_at = report.checked_at if probed else (previous.probed_at if previous else None)
+        transition = replace(
+            transition,
+            flag=replace(transition.flag, probed_at=probed_at, key_fingerprint=fingerprint),
+        )
         outcome, entry, change = _change(env, trigger, report, transition, deps)
         try:
             # flag, audit record and pending event in ONE atomic write, and only if the flag
@@ -268,8 +315,10 @@ def validate_environment(
             "deciding; retried later"
         )
     if change is None:
-        # a change whose event could not go out earlier is published now (at least once)
-        return replace(outcome, published=_publish_pending(env.environment_id, deps))
+        # a change whose event could not go out earlier is published now (at least once); the
+        # state read says whether there is one (no read of its own) unless the flag moved
+        known = (lambda: state.pending_event) if previous is state.flag else None
+        return replace(outcome, published=_publish_pending(env.environment_id, deps, known))
     logger.info(
         "health changed",
         extra={
@@ -330,12 +379,15 @@ def _publish(env_id: str, entry: Mapping[str, Any], checked_at: str, deps: Deps)
     return True
 
 
-def _publish_pending(env_id: str, deps: Deps) -> bool:
-    """Publish the newest health change if its event never went out (a failed put_events)."""
+def _publish_pending(
+    env_id: str, deps: Deps, known: Callable[[], OutboxEntry | None] | None = None
+) -> bool:
+    """Publish the newest health change if its event never went out (a failed put_events);
+    ``known``: what the validation's state read found (no read of its own), else it is read."""
     if deps.publisher is None:
         return False
     try:
-        pending = deps.store.pending_event(env_id)
+        pending = known() if known is not None else deps.store.pending_event(env_id)
         if pending is None:
             return False
         logger.info(
@@ -364,38 +416,60 @@ def schedule_trigger(now: datetime, event_id: str | None = None) -> Trigger:
     )
 
 
+@dataclass(frozen=True, slots=True)
+class SweepProgress:
+    """What one sweep invocation enqueued, and where the next one continues (None: done)."""
+
+    sent: int
+    batches: int
+    after: dict[str, str] | None
+
+
 def run_sweep(deps: Deps, trigger: Trigger | None = None) -> int:
-    """Enqueue one validate message per registered environment; returns how many were sent."""
+    """Enqueue one validate message per registered environment; returns how many were sent.
+
+    The whole sweep in this process (the CLI, tests): ``sweep_from`` with no deadline."""
+    return sweep_from(deps, trigger).sent
+
+
+def sweep_from(
+    deps: Deps,
+    trigger: Trigger | None = None,
+    after: Mapping[str, str] | None = None,
+    time_left: Callable[[], float] | None = None,
+) -> SweepProgress:
+    """Enqueue validations from ``after`` on, in full batches of 10, until done or out of time.
+
+    The listing is the sparse ``environments`` index, page by page; messages go out in batches
+    of exactly 10 (the last one of the whole sweep excepted), so a sweep of N environments makes
+    ceil(N/10) SendMessageBatch calls however it is split. When ``time_left()`` (seconds) falls
+    under ``SWEEP_MARGIN_S`` with work left, it stops after a batch and returns the index key of
+    the last environment sent: the next invocation continues right after it, so no sweep depends
+    on one invocation's timeout.
+    """
     if not deps.settings.validate_queue_url or deps.sqs is None:
         raise InputError("VALIDATE_QUEUE_URL: required environment variable is not set")
     trig = trigger or schedule_trigger(deps.clock())
-    sent = 0
-    for batch in _batches(deps.store.list_environments(), _SQS_BATCH):
-        entries = [
-            {
-                "Id": str(i),
-                "MessageBody": json.dumps(
-                    {"environment_id": env.environment_id, "trigger": trig.to_dict()},
-                    sort_keys=True,
-                ),
-            }
-            for i, env in enumerate(batch)
-        ]
-        answer = _send_batch(deps, entries)
-        failed = answer.get("Failed") or []
-        if failed and all(f.get("SenderFault") for f in failed):
-            raise ByokError(
-                f"send_message_batch: {len(failed)} of {len(entries)} messages refused "
-                f"({failed[0].get('Code')}: {failed[0].get('Message')})",
-                code="SEND_FAILED",
-            )
-        if failed:
-            raise TransientError(
-                f"send_message_batch: {len(failed)} of {len(entries)} messages failed "
-                f"({failed[0].get('Code')}: {failed[0].get('Message')})"
-            )
-        sent += len(entries)
-    return sent
+    body_trigger = trig.to_dict()
+    pending: deque[dict[str, str]] = deque()  # popped from the left: linear in the page
+    sent = batches = 0
+    page_after: Mapping[str, str] | None = after
+    while True:
+        rows, next_page = deps.store.environment_page(page_after)
+        pending.extend(rows)
+        while len(pending) >= _SQS_BATCH or (next_page is None and pending):
+            batch = [pending.popleft() for _ in range(min(_SQS_BATCH, len(pending)))]
+            _send_batch(deps, [r["environment_id"] for r in batch], body_trigger)
+            sent, batches = sent + len(batch), batches + 1
+            if (
+                time_left is not None
+                and time_left() < SWEEP_MARGIN_S
+                and (pending or next_page is not None)
+            ):
+                return SweepProgress(sent, batches, dict(batch[-1]))
+        if next_page is None:
+            return SweepProgress(sent, batches, None)
+        page_after = next_page
 
 
 def process_validate_message(body: Mapping[str, Any] | str, deps: Deps) -> Outcome:
@@ -410,59 +484,102 @@ def process_validate_message(body: Mapping[str, Any] | str, deps: Deps) -> Outco
 # ---- helpers ----------------------------------------------------------------------------------
 
 
-def _gather(env: Environment, trigger: Trigger | None, deps: Deps) -> Facts:
+def _gather(
+    env: Environment,
+    trigger: Trigger | None,
+    previous: HealthFlag | None,
+    now: datetime,
+    deps: Deps,
+    remembered: Mapping[str, RememberedPolicy],
+) -> tuple[Facts, bool]:
+    """The facts, and whether the S3 canary gave an answer (it then counts as probed now).
+
+    Adaptive probing (``byok.probing``): what calls for the full set is known before any call
+    (the trigger, the previous flag, the canary's age) or after the key metadata (a change).
+    """
     gather = deps.gather
     if gather is None:
         from byok.aws.gather import gather_facts
 
         gather = gather_facts
-    return gather(
+    reasons: list[ProbeReason] = []
+    upfront = needs_full(trigger, previous, now, deps.probe)
+
+    def after_metadata(metadata: Mapping[Purpose, Any]) -> bool:
+        reasons.append(needs_full_after_metadata(previous, metadata))
+        return reasons[-1] is not ProbeReason.LIGHT
+
+    facts = gather(
         env,
-        deps.session_factory(),
+        deps.platform_access(),
         platform_role_arn=deps.settings.platform_role_arn,
         trigger=trigger,
         canary_prefix=deps.settings.canary_prefix,
-        shared_with=_shared_with(env, deps),
-        known_policies=_known_policies(env, trigger, deps),
+        known_policies=_known_policies(env, trigger, deps, remembered),
+        limiter=deps.kms_limiter,
+        full=None if upfront else after_metadata,
     )
+    probe = facts.s3_probe
+    answered = probe is not None and (probe.ok or probe.error is None or not probe.error.transient)
+    logger.debug(
+        "probing",
+        extra={
+            "environment_id": env.environment_id,
+            "why": (upfront or (reasons[-1] if reasons else ProbeReason.LIGHT)).value,
+        },
+    )
+    return facts, answered
 
 
 def _known_policies(
-    env: Environment, trigger: Trigger | None, deps: Deps
+    env: Environment,
+    trigger: Trigger | None,
+    deps: Deps,
+    remembered: Mapping[str, RememberedPolicy],
 ) -> dict[Purpose, tuple[str, ...]]:
     """Policy texts from PutKeyPolicy events: this trigger's, remembered, newest first wins;
-    (text, source, *other texts of the same CloudTrail second)."""
+    (text, source, *other texts of the same CloudTrail second).
+
+    ``remembered`` comes with the environment's state (same Query); a carried policy is stored
+    first (conditional on its event time), and only when a newer one won meanwhile without
+    being in ``remembered`` is it read back.
+    """
     from byok.aws.gather import event_policy
 
     known: dict[Purpose, tuple[str, ...]] = {}
     for purpose in Purpose:
         arn = env.key_arn(purpose)
         carried = event_policy(trigger, arn)
+        found = remembered.get(arn)
         if carried is not None and trigger is not None:
-            deps.store.remember_policy(arn, carried[0], trigger.event_time, trigger.event_id)
-        recalled = deps.store.recall_policy(arn)
-        if recalled is not None:
-            known[purpose] = (recalled.policy, recalled.source, *recalled.alternatives)
+            text, when, event_id = carried[0], trigger.event_time, trigger.event_id
+            if deps.store.remember_policy(
+                arn, text, when, event_id, environment_id=env.environment_id
+            ):
+                # stored as the store does: a tie of the same second keeps the other texts
+                ties = dict(found.ties) if found and found.event_time == when else {}
+                found = RememberedPolicy(arn, text, when, event_id, {**ties, event_id: text})
+            elif found is None or found.event_time < when:
+                found = deps.store.recall_policy(arn, environment_id=env.environment_id)
+        if found is not None:
+            known[purpose] = (found.policy, found.source, *found.alternatives)
     return known
 
 
-def _shared_with(env: Environment, deps: Deps) -> dict[Purpose, tuple[str, ...]]:
-    """Other registry users of each key (claims are exclusive, so normally nobody)."""
-    shared: dict[Purpose, tuple[str, ...]] = {}
-    for purpose in Purpose:
-        others = [
-            e.environment_id
-            for e in deps.store.environments_for_key(env.key_arn(purpose))
-            if e.environment_id != env.environment_id
-        ]
-        shared[purpose] = tuple(others)
-    return shared
-
-
-def _send_batch(deps: Deps, entries: list[dict[str, str]]) -> Mapping[str, Any]:
-    """``SendMessageBatch``, its failures classified like every AWS call (never a raw error)."""
+def _send_batch(deps: Deps, env_ids: list[str], trigger: Mapping[str, Any]) -> None:
+    """One ``SendMessageBatch``, its failures classified like every AWS call (never a raw
+    error): refused by SQS for the sender's fault a ``ByokError``, else a ``TransientError``."""
+    entries = [
+        {
+            "Id": str(i),
+            "MessageBody": json.dumps(
+                {"environment_id": env_id, "trigger": trigger}, sort_keys=True
+            ),
+        }
+        for i, env_id in enumerate(env_ids)
+    ]
     try:
-        return dict(
+        answer = dict(
             deps.sqs.send_message_batch(QueueUrl=deps.settings.validate_queue_url, Entries=entries)
         )
     except Exception as exc:
@@ -471,14 +588,15 @@ def _send_batch(deps: Deps, entries: list[dict[str, str]]) -> Mapping[str, Any]:
         fact = classify(exc, "SendMessageBatch")
         error = TransientError if fact.transient else ByokError
         raise error(f"send_message_batch: {fact.code}: {fact.message}") from exc
-
-
-def _batches(items: Iterable[Environment], size: int) -> Iterable[list[Environment]]:
-    batch: list[Environment] = []
-    for item in items:
-        batch.append(item)
-        if len(batch) == size:
-            yield batch
-            batch = []
-    if batch:
-        yield batch
+    failed = answer.get("Failed") or []
+    if failed and all(f.get("SenderFault") for f in failed):
+        raise ByokError(
+            f"send_message_batch: {len(failed)} of {len(entries)} messages refused "
+            f"({failed[0].get('Code')}: {failed[0].get('Message')})",
+            code="SEND_FAILED",
+        )
+    if failed:
+        raise TransientError(
+            f"send_message_batch: {len(failed)} of {len(entries)} messages failed "
+            f"({failed[0].get('Code')}: {failed[0].get('Message')})"
+        )

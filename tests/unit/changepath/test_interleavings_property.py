@@ -105,7 +105,8 @@ class World:
 
 
 class _SteppedStore(MemoryStore):
-    """MemoryStore with the scheduler's yield points before a flag read and before a commit."""
+    """MemoryStore with the scheduler's yield points before a flag (or state) read and before a
+    commit."""
 
     def __init__(self, world: World) -> None:
         super().__init__()
@@ -114,6 +115,10 @@ class _SteppedStore(MemoryStore):
     def get_flag(self, environment_id: str):
         self._world.point()
         return super().get_flag(environment_id)
+
+    def load_environment_state(self, environment_id: str):
+        self._world.point()  # the validation's state read carries its flag
+        return super().load_environment_state(environment_id)
 
     def commit_flag(self, flag, previous_checked_at=None, change=None, **kw: Any) -> None:
         self._world.point()

@@ -3,11 +3,17 @@
 Every AWS read runs here (as the platform role) and every failure is kept as a classified
 ``FactError`` next to the fact it concerns, so ``byok.validation.validate`` stays pure. Reads run
 in a small thread pool: an event-triggered validation is on the event-to-flag path.
+
+The platform role's session and clients come from a ``PlatformAccess`` (``byok.aws.sts``): one
+AssumeRole per container and credential lifetime, not per validation. KMS reads wait for the
+container's share of the KMS quota (``byok.aws.kms_limit``). A scheduled validation may be light
+(``byok.probing``): key metadata and the cluster first, the canary and rotation only when
+``full`` says the metadata calls for them.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any, Final
 
@@ -16,9 +22,10 @@ import boto3
 from byok.aws import kms as kms_api
 from byok.aws.errors import classify, client_config
 from byok.aws.iam_policies import cached_platform_identity
+from byok.aws.kms_limit import KmsRateLimiter
 from byok.aws.rds import describe_cluster
 from byok.aws.s3_probe import DEFAULT_CANARY_PREFIX, probe_bucket
-from byok.aws.sts import assume_platform_role
+from byok.aws.sts import PlatformAccess
 from byok.identifiers import KeyArn, RoleArn
 from byok.models import Environment, Purpose, Trigger
 from byok.validation.facts import FactError, Facts, KeyFacts, KeyMetadata
@@ -34,6 +41,9 @@ CROSS_ACCOUNT_POLICY: Final = FactError(
     transient=False,
     operation="GetKeyPolicy",
 )
+
+#: after the metadata of both keys: True to run the canary and the rotation reads now
+FullAfterMetadata = Callable[[Mapping[Purpose, KeyMetadata | FactError]], bool]
 
 
 def event_policy(trigger: Trigger | None, key_arn: str) -> tuple[str, str] | None:
@@ -51,55 +61,79 @@ def event_policy(trigger: Trigger | None, key_arn: str) -> tuple[str, str] | Non
 
 def gather_facts(
     env: Environment,
-    base_session: boto3.session.Session,
+    platform: PlatformAccess | boto3.session.Session,
     *,
     platform_role_arn: str,
     trigger: Trigger | None = None,
     canary_prefix: str = DEFAULT_CANARY_PREFIX,
     shared_with: dict[Purpose, tuple[str, ...]] | None = None,
     known_policies: dict[Purpose, tuple[str, ...]] | None = None,
+    limiter: KmsRateLimiter | None = None,
+    full: FullAfterMetadata | None = None,
 ) -> Facts:
-    """Assume the platform role, then read keys, probe S3 and read the cluster, concurrently.
+    """Read keys, probe S3 and read the cluster as the platform role, concurrently.
 
+    ``platform``: a ``PlatformAccess`` (cached role session), or a plain session from which the
+    role is assumed for this call only. ``full``: None runs everything at once; otherwise the
+    metadata and the cluster are read first and the canary and rotation only if ``full(meta)``.
     ``known_policies``: (policy text, source, *texts tied with it in the same CloudTrail second)
     per purpose from earlier ``PutKeyPolicy`` events,
     used only when GetKeyPolicy fails (always, across accounts); else the trigger's own text.
     """
+    access = (
+        platform
+        if isinstance(platform, PlatformAccess)
+        else PlatformAccess(platform, platform_role_arn)
+    )
     try:
-        session = assume_platform_role(
-            base_session, platform_role_arn, env.environment_id, region=env.region
-        )
+        kms = access.client("kms", env.region)
+        s3 = access.client("s3", env.region)
+        rds = access.client("rds", env.region)
     except Exception as exc:  # every failure to get credentials is a fact, never a crash
         return Facts(access_error=classify(exc, "AssumeRole"))
     platform_account = RoleArn.parse(platform_role_arn, "platform_role_arn").account
-    kms = session.client("kms", region_name=env.region, config=client_config())
-    s3 = session.client("s3", region_name=env.region, config=client_config())
-    rds = session.client("rds", region_name=env.region, config=client_config())
 
-    tasks: dict[str, Callable[[], Any]] = {}
+    def paced(operation: str, call: Callable[[], Any]) -> Callable[[], Any]:
+        if limiter is None:
+            return call
+        return lambda: (limiter.acquire(operation, platform_account, env.region), call())[1]
+
+    first: dict[str, Callable[[], Any]] = {}
+    rest: dict[str, Callable[[], Any]] = {}
     for purpose in Purpose:
         arn = env.key_arn(purpose)
-        tasks[f"{purpose}.metadata"] = lambda arn=arn: kms_api.describe_key(kms, arn)
+        first[f"{purpose}.metadata"] = paced(
+            "DescribeKey", lambda arn=arn: kms_api.describe_key(kms, arn)
+        )
         if KeyArn.parse(arn).account == platform_account:
-            tasks[f"{purpose}.policy"] = lambda arn=arn: kms_api.get_key_policy(kms, arn)
+            first[f"{purpose}.policy"] = paced(
+                "GetKeyPolicy", lambda arn=arn: kms_api.get_key_policy(kms, arn)
+            )
         else:  # KMS: "GetKeyPolicy. Cross-account use: No." Do not spend a call to learn it.
-            tasks[f"{purpose}.policy"] = lambda: CROSS_ACCOUNT_POLICY
-        tasks[f"{purpose}.rotation"] = lambda arn=arn: kms_api.get_rotation_status(kms, arn)
-    tasks["s3_probe"] = lambda: probe_bucket(
+            first[f"{purpose}.policy"] = lambda: CROSS_ACCOUNT_POLICY
+        rest[f"{purpose}.rotation"] = paced(
+            "GetKeyRotationStatus", lambda arn=arn: kms_api.get_rotation_status(kms, arn)
+        )
+    rest["s3_probe"] = lambda: probe_bucket(
         s3,
         env.bucket,
         env.s3_key_arn,
         prefix=canary_prefix,
         environment_id=env.environment_id,
     )
-    tasks["cluster"] = lambda: describe_cluster(rds, env.cluster_id)
+    first["cluster"] = lambda: describe_cluster(rds, env.cluster_id)
     # the identity half: the platform role's own policies, read by the function's role
-    tasks["identity"] = lambda: cached_platform_identity(
-        lambda: base_session.client("iam", config=client_config()), platform_role_arn
+    first["identity"] = lambda: cached_platform_identity(
+        lambda: access.base.client("iam", config=client_config()), platform_role_arn
     )
     with ThreadPoolExecutor(max_workers=_MAX_WORKERS) as pool:
-        futures = {name: pool.submit(task) for name, task in tasks.items()}
-        got = {name: future.result() for name, future in futures.items()}
+        if full is None:
+            got = _run(pool, {**first, **rest})
+        else:
+            got = _run(pool, first)
+            metadata = {p: got[f"{p}.metadata"] for p in Purpose}
+            if full(metadata):
+                got.update(_run(pool, rest))
 
     keys: dict[Purpose, KeyFacts] = {}
     for purpose in Purpose:
@@ -108,16 +142,21 @@ def gather_facts(
             purpose,
             got[f"{purpose}.metadata"],
             got[f"{purpose}.policy"],
-            got[f"{purpose}.rotation"],
+            got.get(f"{purpose}.rotation"),
             (known_policies or {}).get(purpose) or event_policy(trigger, env.key_arn(purpose)),
             (shared_with or {}).get(purpose, ()),
         )
     return Facts(
         keys=keys,
-        s3_probe=got["s3_probe"],
+        s3_probe=got.get("s3_probe"),
         cluster=got["cluster"],
         platform_identity=got["identity"],
     )
+
+
+def _run(pool: ThreadPoolExecutor, tasks: Mapping[str, Callable[[], Any]]) -> dict[str, Any]:
+    futures = {name: pool.submit(task) for name, task in tasks.items()}
+    return {name: future.result() for name, future in futures.items()}
 
 
 def _key_facts(
@@ -125,7 +164,7 @@ def _key_facts(
     purpose: Purpose,
     metadata: KeyMetadata | FactError,
     policy: str | FactError,
-    rotation: bool | FactError,
+    rotation: bool | FactError | None,
     fallback: tuple[str, ...] | None,
     shared_with: tuple[str, ...],
 ) -> KeyFacts:
@@ -149,7 +188,7 @@ def _key_facts(
         policy_source=policy_source,
         policy_error=policy_error,
         policy_alternatives=tuple(alternatives),
-        rotation_enabled=None if isinstance(rotation, FactError) else rotation,
+        rotation_enabled=rotation if isinstance(rotation, bool) else None,
         rotation_error=rotation if isinstance(rotation, FactError) else None,
         shared_with=shared_with,
     )

@@ -19,7 +19,7 @@ from typing import Any
 
 from byok.errors import ByokError, InputError, NotFoundError, TransientError
 from byok.health import HealthFlag
-from byok.models import ClusterStatus, Environment
+from byok.models import ClusterStatus, Environment, HealthStatus
 from byok.notify import Notifier
 from byok.remediation.incidents import incidents_from_audit, latest_incident_start
 from byok.remediation.messages import render
@@ -31,8 +31,8 @@ from byok.remediation.model import (
     StepOutcome,
 )
 from byok.remediation.plan import DEFAULT_REMINDER_DAYS, is_current, plan, plan_reminders
-from byok.store import Storage
-from byok.store.records import RemediationRecord
+from byok.store import AuditEntry, Storage
+from byok.store.records import EnvironmentState, RemediationRecord
 
 logger = logging.getLogger("byok.remediation")
 
@@ -140,19 +140,35 @@ def remediate(change: HealthChange, deps: RemediationDeps) -> list[StepResult]:
 
 def scheduled(deps: RemediationDeps, environment_ids: list[str] | None = None) -> list[StepResult]:
     """The scheduled share of remediation: the current flag's plan (a no-op unless its health
-    event was never acted on), deletion reminders and following cluster starts."""
+    event was never acted on), deletion reminders and following cluster starts.
+
+    Only environments that need it are visited (``Storage.needing_attention``: a flag that is
+    not HEALTHY, a recovery whose plan was not replayed yet, or a cluster start still
+    followed), so the run's requests do not grow with the healthy ones; each visit is one state
+    Query, one DescribeDBClusters and the audit records of the latest incident only
+    (``_incident_records``), whatever the environment's history. A recovery leaves the index
+    only once its plan ran here without an error (``end_recovery``), so a lost health event
+    never loses the resume, the all-clear or the cluster start.
+    """
     results: list[StepResult] = []
-    envs = (
-        [deps.store.get_environment(e) for e in environment_ids]
-        if environment_ids is not None
-        else deps.store.list_environments()
-    )
-    for env in envs:
-        flag = deps.store.get_flag(env.environment_id)
-        if flag is None:
+    ids = environment_ids if environment_ids is not None else deps.store.needing_attention()
+    for env_id in ids:
+        try:
+            state = deps.store.load_environment_state(env_id)
+        except NotFoundError:
+            continue  # deregistered since it was listed
+        if state.flag is None:
             continue
-        change = change_from_flag(flag)
-        ctx = _context(change, deps, env=env)
+        env = state.environment
+        change = change_from_flag(state.flag, _recovered_from(state))
+        records = _incident_records(deps, env_id)
+        ctx = RemediationContext(
+            environment=env,
+            now=deps.clock(),
+            cluster_status=_cluster_status(env, deps),
+            writes_paused=state.writes_paused,
+            incident_opened_at=latest_incident_start(records),
+        )
         # the current flag's own plan: every step is once-keyed like the health event's, so
         # this is a no-op when the event was acted on, and acts when its delivery was lost
         # (every flag change is acted on at least once: docs/health.md)
@@ -160,12 +176,54 @@ def scheduled(deps: RemediationDeps, environment_ids: list[str] | None = None) -
             results.append(_run(action, change, ctx, deps))
         for action in plan_reminders(change, ctx, deps.reminder_days):
             results.append(_run(action, change, ctx, deps))
-        results.extend(_follow_cluster_start(env, ctx, deps))
+        results.extend(_follow_cluster_start(env, ctx, deps, records, state.once_keys))
+        if state.recovery is not None:  # replayed without an error (or superseded): done
+            deps.store.end_recovery(env_id, state.recovery.checked_at)
     return results
 
 
-def change_from_flag(flag: HealthFlag) -> HealthChange:
-    return HealthChange.from_detail({**flag.to_dict(), "previous_status": None})
+def _recovered_from(state: EnvironmentState) -> HealthStatus | None:
+    """The status a HEALTHY flag recovered from, while its recovery is pending (so the replayed
+    plan includes the all-clear notice); None otherwise."""
+    flag, recovery = state.flag, state.recovery
+    if flag is None or recovery is None or flag.status is not HealthStatus.HEALTHY:
+        return None
+    if recovery.checked_at != (flag.changed_at or flag.checked_at):
+        return None  # an older recovery, superseded by the flag's later changes
+    return recovery.previous_status
+
+
+#: audit records read per try by ``_incident_records`` (then four times more, then all)
+_INCIDENT_READS = (20, 80, 320, None)
+
+
+def _incident_records(deps: RemediationDeps, env_id: str) -> list[AuditEntry]:
+    """The newest audit records back to the one that opened the latest incident (bounded by
+    that incident's length, not by the environment's history)."""
+    records: list[AuditEntry] = []
+    for limit in _INCIDENT_READS:
+        records = deps.store.list_audit(env_id, limit)
+        if any(_opens_incident(r) for r in records) or limit is None or len(records) < limit:
+            break
+    return records
+
+
+def _opens_incident(record: Mapping[str, Any]) -> bool:
+    return (
+        record.get("type") == "health_changed"
+        and record.get("status") != "HEALTHY"
+        and record.get("previous_status") in (None, "HEALTHY")
+    )
+
+
+def change_from_flag(flag: HealthFlag, previous_status: HealthStatus | None = None) -> HealthChange:
+    """The health change a stored flag stands for (``previous_status``: what it changed from,
+    when known)."""
+    detail = {
+        **flag.to_dict(),
+        "previous_status": previous_status.value if previous_status else None,
+    }
+    return HealthChange.from_detail(detail)
 
 
 def _context(
@@ -201,8 +259,9 @@ def _run(
 ) -> StepResult:
     env_id = change.environment_id
     record = {"action": action.kind.value, "why": action.why, "who": WHO}
+    follow = action.kind is ActionKind.START_CLUSTER  # the scheduled run follows it
     try:
-        claimed = deps.store.claim_once(env_id, action.once_key, record)
+        claimed = deps.store.claim_once(env_id, action.once_key, record, follow_up=follow)
     except ByokError as exc:
         if exc.retryable:  # the claim may have landed (answer lost): give it back for the retry
             with contextlib.suppress(ByokError):
@@ -297,16 +356,21 @@ def _start_cluster(env: Environment, deps: RemediationDeps) -> str:
 
 
 def _follow_cluster_start(
-    env: Environment, ctx: RemediationContext, deps: RemediationDeps
+    env: Environment,
+    ctx: RemediationContext,
+    deps: RemediationDeps,
+    records: list[AuditEntry],
+    once_keys: frozenset[str],
 ) -> list[StepResult]:
-    """After a StartDBCluster, record (once) when the cluster is available again."""
-    incidents = incidents_from_audit(deps.store.list_audit(env.environment_id))
+    """After a StartDBCluster, record (once) when the cluster is available again; then the
+    environment leaves the attention index (``end_follow_up``)."""
+    incidents = incidents_from_audit(records)
     if not incidents:
         return []
     incident = incidents[-1].opened_at
     started = f"{incident}:start_cluster"
     done = f"{incident}:cluster_available"
-    if not deps.store.once_claimed(env.environment_id, started):
+    if started not in once_keys:
         return []
     if ctx.cluster_status != ClusterStatus.AVAILABLE:
         return [
@@ -314,8 +378,10 @@ def _follow_cluster_start(
         ]
     record = {"action": "follow_cluster", "why": "cluster start requested", "who": WHO}
     if not deps.store.claim_once(env.environment_id, done, record):
+        deps.store.end_follow_up(env.environment_id, started)  # done earlier, never ended
         return []
     deps.store.complete_once(env.environment_id, done)
+    deps.store.end_follow_up(env.environment_id, started)
     deps.store.append_audit(
         env.environment_id,
         RemediationRecord(

@@ -110,9 +110,10 @@ def run(work: Work, deps: RemediationDeps) -> RemediationRun:
         return RemediationRun(work, tuple(remediate(work.change, deps)))
     steps: list[StepResult] = []
     errors: list[dict[str, Any]] = []
-    for env in deps.store.list_environments():
+    # only the environments that need it (the sparse attention index): healthy ones cost nothing
+    for env_id in deps.store.needing_attention():
         try:
-            steps += scheduled(deps, [env.environment_id])
+            steps += scheduled(deps, [env_id])
         except ByokError as exc:
-            errors.append({"environment_id": env.environment_id, "error": exc.to_dict()})
+            errors.append({"environment_id": env_id, "error": exc.to_dict()})
     return RemediationRun(work, tuple(steps), tuple(errors))

@@ -89,6 +89,14 @@ class Storage(Protocol):
     def list_environments(self) -> list[Environment]:
         """Every registered environment, sorted by id."""
 
+    def environment_page(
+        self, after: Mapping[str, str] | None = None, limit: int | None = None
+    ) -> tuple[list[dict[str, str]], dict[str, str] | None]:
+        """One page of the sparse ``environments`` index (each row: the index's keys, among
+        them ``environment_id``; any row is a valid ``after``) and the key to continue after
+        (None: that was the last page). Eventually consistent: an environment registered a
+        moment ago may first appear in the next sweep."""
+
     def environments_for_key(self, key_arn: str) -> list[Environment]:
         """Environments using ``key_arn`` (at most one: claims are exclusive)."""
 
@@ -140,14 +148,29 @@ class Storage(Protocol):
         once_key: str,
         record: Mapping[str, Any],
         now: str | None = None,
+        *,
+        follow_up: bool = False,
     ) -> bool:
         """True for exactly one of any number of claims of the same step. A claim never
         completed (the process died between claiming and finishing the step) may be taken
         again once it is ``CLAIM_LEASE_SECONDS`` old (``now``: the time to judge by, default
-        the clock), so the step is not skipped forever."""
+        the clock), so the step is not skipped forever. ``follow_up``: the scheduled
+        remediation keeps visiting the environment until ``end_follow_up``."""
 
     def complete_once(self, environment_id: str, once_key: str) -> None:
         """Mark a claimed step done: it is never claimed again."""
+
+    def end_follow_up(self, environment_id: str, once_key: str) -> None:
+        """The step claimed with ``follow_up`` needs no more visits (a no-op if unclaimed)."""
+
+    def end_recovery(self, environment_id: str, checked_at: str) -> None:
+        """The recovery checked at ``checked_at`` had its plan replayed: it leaves the attention
+        index (a newer recovery's marker stays)."""
+
+    def needing_attention(self) -> list[str]:
+        """Ids of the environments with a flag that is not HEALTHY, a recovery whose plan was
+        not yet replayed, or a follow-up pending (a sparse index: the healthy ones are never
+        read), sorted."""
 
     def release_once(self, environment_id: str, once_key: str) -> None: ...
 
@@ -171,10 +194,22 @@ class Storage(Protocol):
         """The unpublished entry, or None."""
 
     # ---- remembered key policies ----------------------------------------------------------
-    def remember_policy(self, key_arn: str, policy: str, event_time: str, event_id: str) -> bool:
-        """Store unless a newer policy is stored (a tie goes to the later call); True if stored."""
+    def remember_policy(
+        self,
+        key_arn: str,
+        policy: str,
+        event_time: str,
+        event_id: str,
+        *,
+        environment_id: str | None = None,
+    ) -> bool:
+        """Store unless a newer policy is stored (a tie goes to the later call); True if stored.
+        With ``environment_id`` the policy is kept in that environment's partition, so
+        ``load_environment_state`` returns it in the same read."""
 
-    def recall_policy(self, key_arn: str) -> RememberedPolicy | None: ...
+    def recall_policy(
+        self, key_arn: str, *, environment_id: str | None = None
+    ) -> RememberedPolicy | None: ...
 
 
 # ---- the shared wording of the store's errors ------------------------------------------------

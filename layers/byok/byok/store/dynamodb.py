@@ -25,7 +25,7 @@ from byok.errors import (
 )
 from byok.health import HealthFlag
 from byok.identifiers import partition_for
-from byok.models import Environment, Purpose
+from byok.models import Environment, HealthStatus, Purpose
 from byok.permissions import Resource, declare
 from byok.store import keys
 from byok.store.base import (
@@ -46,6 +46,7 @@ from byok.store.records import (
     EnvironmentState,
     FlagChange,
     OutboxEntry,
+    RecoveryMarker,
     RememberedPolicy,
 )
 
@@ -65,6 +66,8 @@ PERMISSIONS = declare(
     ),
     Resource.ENVIRONMENTS_TABLE,
 ) + declare(("dynamodb:PutItem", "dynamodb:Query"), Resource.AUDIT_TABLE)
+# the sweep's listing and the scheduled remediation's: Scans of the sparse indexes
+PERMISSIONS += declare(("dynamodb:Scan",), Resource.ENVIRONMENTS_INDEX)
 
 #: attributes of the flag item that are not flag fields
 _FLAG_ROW_ONLY = ("pk", "sk", "kind", "checked_at_key", "based_on_checked_at", "write_id")
@@ -412,6 +415,23 @@ class DynamoDBStore:
         )
         return sorted((_environment(r) for r in rows), key=lambda e: e.environment_id)
 
+    def environment_page(
+        self, after: Mapping[str, str] | None = None, limit: int | None = None
+    ) -> tuple[list[dict[str, str]], dict[str, str] | None]:
+        """One Scan page (at most 1 MB of keys, about 10,000 environments) of the index."""
+        params: dict[str, Any] = {
+            "TableName": self.environments_table,
+            "IndexName": keys.ENVIRONMENTS_INDEX,
+        }
+        if after:
+            params["ExclusiveStartKey"] = self._item(after)
+        if limit:
+            params["Limit"] = limit
+        page = _call("list environments (index)", self.client.scan, **params)
+        rows = [{k: str(v) for k, v in self._plain(i).items()} for i in page.get("Items", [])]
+        last = page.get("LastEvaluatedKey")
+        return rows, ({k: str(v) for k, v in self._plain(last).items()} if last else None)
+
     def _claimed(self, pk: str) -> Environment | None:
         claim = self._get(pk, keys.CLAIM)
         if claim is None:
@@ -441,6 +461,11 @@ class DynamoDBStore:
             raise not_registered(environment_id)
         flag = rows.get(keys.HEALTH)
         outbox = _outbox_entry(environment_id, rows.get(keys.OUTBOX))
+        policies = {
+            r["key_arn"]: _policy(r)
+            for sk, r in rows.items()
+            if sk.startswith(keys.REMEMBERED_POLICY_PREFIX)
+        }
         return EnvironmentState(
             environment=_environment(meta),
             flag=_flag(flag) if flag else None,
@@ -449,6 +474,8 @@ class DynamoDBStore:
             once_keys=frozenset(
                 sk.removeprefix(keys.ONCE_PREFIX) for sk in rows if sk.startswith(keys.ONCE_PREFIX)
             ),
+            policies=policies,
+            recovery=_recovery(rows.get(keys.RECOVERY)),
         )
 
     # ---- health flags ---------------------------------------------------------------------
@@ -483,7 +510,7 @@ class DynamoDBStore:
         import uuid
 
         write_id = uuid.uuid4().hex
-        data = flag.to_dict()
+        data = flag.to_row()
         data["details"] = json.dumps(data["details"], sort_keys=True, default=str)
         new_key = keys.time_key(flag.checked_at)
         pk = keys.env_pk(flag.environment_id)
@@ -495,6 +522,12 @@ class DynamoDBStore:
             "checked_at_key": new_key,
             "based_on_checked_at": previous_checked_at,
             "write_id": write_id,
+            # an open incident puts the environment in the sparse attention index
+            **(
+                {keys.ATTENTION: flag.environment_id}
+                if flag.status is not HealthStatus.HEALTHY
+                else {}
+            ),
         }
         # a row without checked_at_key (hand-written, older code) never blocks
         condition = (
@@ -548,9 +581,37 @@ class DynamoDBStore:
                     }
                 }
             )
+            previous = change.audit.previous_status
+            if flag.status is HealthStatus.HEALTHY and previous not in (None, HealthStatus.HEALTHY):
+                # a recovery: the environment stays in the attention index until the scheduled
+                # remediation has seen its plan (resume, all-clear, cluster start) carried out
+                assert previous is not None
+                recovery = {
+                    "pk": pk,
+                    "sk": keys.RECOVERY,
+                    "kind": "recovery",
+                    "checked_at": at,
+                    "previous_status": previous.value,
+                    keys.ATTENTION: flag.environment_id,
+                }
+                items.append(
+                    {"Put": {"TableName": self.environments_table, "Item": self._item(recovery)}}
+                )
         what = f"write the health flag of {flag.environment_id!r}"
         from botocore.exceptions import ClientError
 
+        if change is None:
+            # the flag alone (an unchanged validation, the common case): one conditional
+            # PutItem, atomic by itself and half the write capacity of a transaction
+            try:
+                self.client.put_item(**put)
+            except ClientError as exc:
+                if _code(exc) != _CONDITION_FAILED:
+                    raise translate(exc, what) from exc
+                self._settle_refused(flag, write_id, exc.response.get("Item"))
+            except Exception as exc:
+                raise translate(exc, what) from exc
+            return
         try:
             self.client.transact_write_items(TransactItems=items)
         except ClientError as exc:
@@ -560,27 +621,33 @@ class DynamoDBStore:
         except Exception as exc:
             raise translate(exc, what) from exc
 
+    def _settle_refused(
+        self, flag: HealthFlag, write_id: str, item: Mapping[str, Any] | None
+    ) -> None:
+        """The flag's condition failed: our own earlier attempt (return), a newer flag
+        (``StaleWriteError``) or an older one that replaced the flag decided against
+        (``FlagMovedError``). ``item``: the stored row DynamoDB returned, if any."""
+        stored = (
+            self._plain(item) if item else self._get(keys.env_pk(flag.environment_id), keys.HEALTH)
+        )
+        if stored is not None and stored.get("write_id") == write_id:
+            return  # the retry of a write that had landed: our own result
+        current = _flag_or_none(stored or {})
+        newer = current is None or keys.time_key(current.checked_at) >= keys.time_key(
+            flag.checked_at
+        )
+        if stored and newer:
+            raise stale_flag(flag, current)
+        raise flag_moved(flag, current)
+
     def _settle_cancelled(self, flag: HealthFlag, write_id: str, exc: Any, what: str) -> None:
         """A cancelled flag transaction: our own earlier attempt (return), a newer flag
         (``StaleWriteError``), a conflict a retry clears (``TransientError``), else an error."""
         reasons = exc.response.get("CancellationReasons") or []
         codes = [str(r.get("Code") or "None") for r in reasons]
         if codes and codes[0] == "ConditionalCheckFailed":
-            item = reasons[0].get("Item")
-            stored = (
-                self._plain(item)
-                if item
-                else self._get(keys.env_pk(flag.environment_id), keys.HEALTH)
-            )
-            if stored is not None and stored.get("write_id") == write_id:
-                return  # the retry of a write that had landed: our own result
-            current = _flag_or_none(stored or {})
-            newer = current is None or keys.time_key(current.checked_at) >= keys.time_key(
-                flag.checked_at
-            )
-            if stored and newer:
-                raise stale_flag(flag, current)
-            raise flag_moved(flag, current)
+            self._settle_refused(flag, write_id, reasons[0].get("Item"))
+            return
         if set(codes) & _TRANSIENT_CANCELLATIONS:
             raise TransientError(f"{what}: transaction cancelled ({', '.join(codes)})") from exc
         raise ByokError(
@@ -655,6 +722,8 @@ class DynamoDBStore:
         once_key: str,
         record: Mapping[str, Any],
         now: str | None = None,
+        *,
+        follow_up: bool = False,
     ) -> bool:
         """Claim the right to run one remediation step; False if it already ran (or runs).
 
@@ -673,6 +742,7 @@ class DynamoDBStore:
             "record": json.dumps(dict(record), sort_keys=True, default=str),
             "claimed_at": now_iso(),
             "claim_id": claim_id,
+            **({keys.ATTENTION: environment_id} if follow_up else {}),
         }
         what = f"claim remediation step {once_key!r} of {environment_id!r}"
         # a claim of older code (no claim_id) counts as done; a new one not completed within
@@ -696,6 +766,42 @@ class DynamoDBStore:
             ConditionExpression="attribute_exists(pk)",
             ExpressionAttributeValues=self._item({":t": now_iso()}),
         )
+
+    def end_follow_up(self, environment_id: str, once_key: str) -> None:
+        """Take the step's marker out of the attention index (the marker itself stays)."""
+        _conditional(
+            f"end the follow-up of {once_key!r} of {environment_id!r}",
+            self.client.update_item,
+            lambda item: {},
+            TableName=self.environments_table,
+            Key=self._item({"pk": keys.env_pk(environment_id), "sk": keys.once_sk(once_key)}),
+            UpdateExpression="REMOVE #a",
+            ConditionExpression="attribute_exists(pk)",
+            ExpressionAttributeNames={"#a": keys.ATTENTION},
+        )
+
+    def end_recovery(self, environment_id: str, checked_at: str) -> None:
+        """Delete the recovery marker of the change checked at ``checked_at`` (a newer
+        recovery's marker, or none, is left alone)."""
+        _conditional(
+            f"end the recovery of {environment_id!r}",
+            self.client.delete_item,
+            lambda item: {},
+            TableName=self.environments_table,
+            Key=self._item({"pk": keys.env_pk(environment_id), "sk": keys.RECOVERY}),
+            ConditionExpression="checked_at = :t",
+            ExpressionAttributeValues=self._item({":t": checked_at}),
+        )
+
+    def needing_attention(self) -> list[str]:
+        """One Scan of the sparse ``attention`` index (keys only), paginated."""
+        rows = self._paginate(
+            "list the environments needing attention",
+            "scan",
+            TableName=self.environments_table,
+            IndexName=keys.ATTENTION_INDEX,
+        )
+        return sorted({str(r[keys.ATTENTION]) for r in rows})
 
     def release_once(self, environment_id: str, once_key: str) -> None:
         """Give a claimed step back after it failed, so a retry may run it."""
@@ -784,7 +890,21 @@ class DynamoDBStore:
 
     # ---- remembered key policies ----------------------------------------------------------
 
-    def remember_policy(self, key_arn: str, policy: str, event_time: str, event_id: str) -> bool:
+    @staticmethod
+    def _policy_key(key_arn: str, environment_id: str | None) -> tuple[str, str]:
+        if environment_id is None:
+            return keys.key_pk(key_arn), keys.POLICY
+        return keys.env_pk(environment_id), keys.policy_sk(key_arn)
+
+    def remember_policy(
+        self,
+        key_arn: str,
+        policy: str,
+        event_time: str,
+        event_id: str,
+        *,
+        environment_id: str | None = None,
+    ) -> bool:
         """Store ``policy`` unless a newer one is stored; True when stored.
 
         Conditional on the event time, so a late, older event never replaces a newer policy.
@@ -793,10 +913,12 @@ class DynamoDBStore:
         kept in ``ties`` (by event id), so validation can let the key's live truth decide which
         is current instead of the delivery order.
         """
+        pk, sk = self._policy_key(key_arn, environment_id)
         row = {
-            "pk": keys.key_pk(key_arn),
-            "sk": keys.POLICY,
+            "pk": pk,
+            "sk": sk,
             "kind": "key_policy",
+            "key_arn": key_arn,
             "policy": policy,
             "event_time": event_time,
             "event_id": event_id,
@@ -814,7 +936,7 @@ class DynamoDBStore:
             self.client.update_item,
             lambda item: {},
             TableName=self.environments_table,
-            Key=self._item({"pk": keys.key_pk(key_arn), "sk": keys.POLICY}),
+            Key=self._item({"pk": pk, "sk": sk}),
             UpdateExpression="SET policy = :p, event_id = :id, ties.#id = :p",
             ConditionExpression="event_time = :t AND attribute_exists(ties)",
             ExpressionAttributeNames={"#id": event_id},
@@ -822,13 +944,12 @@ class DynamoDBStore:
         )
         return tied is None
 
-    def recall_policy(self, key_arn: str) -> RememberedPolicy | None:
+    def recall_policy(
+        self, key_arn: str, *, environment_id: str | None = None
+    ) -> RememberedPolicy | None:
         """The newest remembered policy of ``key_arn`` (with its same-second ties), or None."""
-        row = self._get(keys.key_pk(key_arn), keys.POLICY)
-        if row is None:
-            return None
-        ties = {str(k): str(v) for k, v in (row.get("ties") or {}).items()}
-        return RememberedPolicy(key_arn, row["policy"], row["event_time"], row["event_id"], ties)
+        row = self._get(*self._policy_key(key_arn, environment_id))
+        return None if row is None else _policy({**row, "key_arn": key_arn})
 
 
 # ---- rows -> records -------------------------------------------------------------------------
@@ -871,6 +992,17 @@ def _claim_rows(env: Environment) -> dict[str, dict[str, Any]]:
 
 def _environment(row: Mapping[str, Any]) -> Environment:
     return Environment.create(**{name: row.get(name) for name in Environment.__dataclass_fields__})
+
+
+def _policy(row: Mapping[str, Any]) -> RememberedPolicy:
+    ties = {str(k): str(v) for k, v in (row.get("ties") or {}).items()}
+    return RememberedPolicy(row["key_arn"], row["policy"], row["event_time"], row["event_id"], ties)
+
+
+def _recovery(row: Mapping[str, Any] | None) -> RecoveryMarker | None:
+    if not row:
+        return None
+    return RecoveryMarker(str(row["checked_at"]), HealthStatus(row["previous_status"]))
 
 
 def _flag(row: Mapping[str, Any]) -> HealthFlag:
@@ -991,17 +1123,37 @@ def create_tables(
         (environments_table, [("pk", "HASH"), ("sk", "RANGE")]),
         (audit_table, [("pk", "HASH"), ("sk", "RANGE")]),
     ]
+    indexes: dict[str, list[tuple[str, tuple[str, ...]]]] = {
+        environments_table: [
+            (keys.ATTENTION_INDEX, (keys.ATTENTION,)),
+            (keys.ENVIRONMENTS_INDEX, keys.ENVIRONMENTS_INDEX_KEYS),
+        ],
+    }
     if idempotency_table:
         specs.append((idempotency_table, [("id", "HASH")]))
     for name, key_schema in specs:
         try:
+            extra: dict[str, Any] = {}
+            attrs = [attr for attr, _ in key_schema]
+            if name in indexes:
+                attrs += [a for _, index_keys in indexes[name] for a in index_keys]
+                extra["GlobalSecondaryIndexes"] = [
+                    {
+                        "IndexName": index,
+                        "KeySchema": [
+                            {"AttributeName": a, "KeyType": kind}
+                            for a, kind in zip(index_keys, ("HASH", "RANGE"), strict=False)
+                        ],
+                        "Projection": {"ProjectionType": "KEYS_ONLY"},
+                    }
+                    for index, index_keys in indexes[name]
+                ]
             client.create_table(
                 TableName=name,
                 BillingMode="PAY_PER_REQUEST",
-                AttributeDefinitions=[
-                    {"AttributeName": attr, "AttributeType": "S"} for attr, _ in key_schema
-                ],
+                AttributeDefinitions=[{"AttributeName": a, "AttributeType": "S"} for a in attrs],
                 KeySchema=[{"AttributeName": attr, "KeyType": kind} for attr, kind in key_schema],
+                **extra,
             )
         except ClientError as exc:
             if _code(exc) != "ResourceInUseException":

@@ -10,13 +10,30 @@ changed, here alone. Table layout (``create_tables`` and ``template.yaml`` decla
         ENV#<id>                     HEALTH       its health flag
         ENV#<id>                     OUTBOX       its newest health-changed event, until published
         ENV#<id>                     ONCE#<step>  a remediation step that ran (exactly once)
+        ENV#<id>                     RECOVERY     a change to HEALTHY from an incident, until the
+                                                  scheduled remediation replayed its plan
+        ENV#<id>                     POLICY#<key arn>  the newest key policy a PutKeyPolicy event
+                                                  carried for a key the environment uses (read
+                                                  with the rest of the partition: one Query)
         KEY#<key arn>                CLAIM        which environment (and purpose) owns a key
-        KEY#<key arn>                POLICY       the newest key policy a PutKeyPolicy event carried
+        KEY#<key arn>                POLICY       the same, for a key no environment named
         CLUSTER#<region>#<cluster>   CLAIM        which environment owns an Aurora cluster
         BUCKET#<partition>#<bucket>  CLAIM        which environment owns an S3 bucket (bucket
                                                   names are unique within a partition)
     audit         pk = ENV#<id> (S, HASH), sk = <fixed-width UTC time>#<uuid> (S, RANGE)
     idempotency   id (S, HASH), TTL on ``expiration`` (Powertools defaults)
+
+Sparse index ``attention`` (environments table, hash key ``attention`` = the environment id,
+keys only): only the items of environments the scheduled remediation must look at carry the
+attribute, the ``HEALTH`` flag while it is not HEALTHY (an open incident, reminders due), the
+``RECOVERY`` marker of a recovery until its plan (resume writes, the all-clear notice, the
+cluster start) has been replayed, and a ``ONCE#<incident>:start_cluster`` marker until the
+cluster is available again. A Scan of the
+index reads those items only, however many healthy environments there are.
+
+Sparse index ``environments`` (hash ``customer_account``, range ``environment_id``, keys only):
+only ``META`` items have a ``customer_account``, so a Scan of it lists the environments and
+nothing else (about 100 bytes each instead of every item of the table): the sweep's listing.
 """
 
 from __future__ import annotations
@@ -28,19 +45,26 @@ from typing import Final
 from byok.times import parse_time
 
 __all__ = [
+    "ATTENTION",
+    "ATTENTION_INDEX",
     "CLAIM",
+    "ENVIRONMENTS_INDEX",
+    "ENVIRONMENTS_INDEX_KEYS",
     "ENV_PREFIX",
     "HEALTH",
     "META",
     "ONCE_PREFIX",
     "OUTBOX",
     "POLICY",
+    "RECOVERY",
+    "REMEMBERED_POLICY_PREFIX",
     "audit_sk",
     "bucket_pk",
     "cluster_pk",
     "env_pk",
     "key_pk",
     "once_sk",
+    "policy_sk",
     "time_key",
 ]
 
@@ -51,6 +75,14 @@ OUTBOX: Final = "OUTBOX"
 CLAIM: Final = "CLAIM"
 POLICY: Final = "POLICY"
 ONCE_PREFIX: Final = "ONCE#"
+RECOVERY: Final = "RECOVERY"
+REMEMBERED_POLICY_PREFIX: Final = "POLICY#"
+#: the sparse index of environments needing the scheduled remediation, and its key attribute
+ATTENTION_INDEX: Final = "attention"
+ATTENTION: Final = "attention"
+#: the sparse index of environment items (the sweep lists it), and its key attributes
+ENVIRONMENTS_INDEX: Final = "environments"
+ENVIRONMENTS_INDEX_KEYS: Final = ("customer_account", "environment_id")
 
 
 def env_pk(environment_id: str) -> str:
@@ -71,6 +103,10 @@ def bucket_pk(partition: str, bucket: str) -> str:
 
 def once_sk(once_key: str) -> str:
     return f"{ONCE_PREFIX}{once_key}"
+
+
+def policy_sk(key_arn: str) -> str:
+    return f"{REMEMBERED_POLICY_PREFIX}{key_arn}"
 
 
 def time_key(value: str) -> str:

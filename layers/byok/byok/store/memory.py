@@ -19,7 +19,7 @@ from typing import Any
 from byok.errors import InputError
 from byok.health import HealthFlag
 from byok.identifiers import partition_for
-from byok.models import Environment, Purpose
+from byok.models import Environment, HealthStatus, Purpose
 from byok.store import base, keys
 from byok.store.records import (
     AuditEntry,
@@ -31,6 +31,7 @@ from byok.store.records import (
     KeyClaim,
     OnceMarker,
     OutboxEntry,
+    RecoveryMarker,
     RememberedPolicy,
 )
 
@@ -62,6 +63,11 @@ class _Partition:
     flag: HealthFlag | None = None
     outbox: OutboxEntry | None = None
     once: dict[str, OnceMarker] = field(default_factory=dict)
+    policies: dict[str, RememberedPolicy] = field(default_factory=dict)
+    #: once keys claimed with ``follow_up`` and not ended (the attention index's markers)
+    follow_ups: set[str] = field(default_factory=set)
+    #: a recovery whose plan the scheduled remediation has not replayed yet
+    recovery: RecoveryMarker | None = None
 
 
 class MemoryStore:
@@ -190,6 +196,19 @@ class MemoryStore:
             metas = [p.meta for p in self._partitions.values() if p.meta is not None]
         return sorted((m.environment for m in metas), key=lambda e: e.environment_id)
 
+    def environment_page(
+        self, after: Mapping[str, str] | None = None, limit: int | None = None
+    ) -> tuple[list[dict[str, str]], dict[str, str] | None]:
+        with self._lock:
+            ids = sorted(
+                p.meta.environment.environment_id for p in self._partitions.values() if p.meta
+            )
+        start = (after or {}).get("environment_id")
+        rest = [i for i in ids if start is None or i > start]
+        page = [{"environment_id": i} for i in rest[: limit or 1000]]
+        more = len(rest) > len(page)
+        return page, (page[-1] if more and page else None)
+
     def _claimed(self, environment_id: str | None) -> Environment | None:
         meta = self._meta(environment_id) if environment_id else None
         return meta.environment if meta else None  # a claim outliving its environment: nobody
@@ -216,6 +235,8 @@ class MemoryStore:
                 pending_event=outbox if outbox and not outbox.published else None,
                 writes_paused=bool(meta.writes_paused),
                 once_keys=frozenset(part.once),
+                policies=dict(part.policies),
+                recovery=part.recovery,
             )
 
     # ---- health flags ---------------------------------------------------------------------
@@ -235,7 +256,7 @@ class MemoryStore:
         *,
         expect_previous: bool = False,
     ) -> None:
-        stored_copy = HealthFlag.from_dict(_copy(flag.to_dict()))
+        stored_copy = HealthFlag.from_dict(_copy(flag.to_row()))
         with self._lock:
             slot = self._partition(flag.environment_id)
             current = slot.flag
@@ -254,6 +275,13 @@ class MemoryStore:
                 body = _copy(change.audit.to_body())
                 entry = AuditEntry(flag.environment_id, keys.audit_sk(at), at, body)
                 self._audit.setdefault(flag.environment_id, []).append(entry)
+                previous = change.audit.previous_status
+                if flag.status is HealthStatus.HEALTHY and previous not in (
+                    None,
+                    HealthStatus.HEALTHY,
+                ):
+                    assert previous is not None
+                    slot.recovery = RecoveryMarker(at, previous)
 
     # ---- audit ----------------------------------------------------------------------------
 
@@ -289,6 +317,8 @@ class MemoryStore:
         once_key: str,
         record: Mapping[str, Any],
         now: str | None = None,
+        *,
+        follow_up: bool = False,
     ) -> bool:
         with self._lock:
             slot = self._partition(environment_id)
@@ -299,6 +329,8 @@ class MemoryStore:
             slot.once[once_key] = OnceMarker(
                 environment_id, once_key, _copy(dict(record)), base.now_iso()
             )
+            if follow_up:
+                slot.follow_ups.add(once_key)
             return True
 
     def complete_once(self, environment_id: str, once_key: str) -> None:
@@ -308,9 +340,30 @@ class MemoryStore:
             if held is not None:
                 slot.once[once_key] = replace(held, done=True)
 
+    def end_follow_up(self, environment_id: str, once_key: str) -> None:
+        with self._lock:
+            self._partition(environment_id).follow_ups.discard(once_key)
+
+    def end_recovery(self, environment_id: str, checked_at: str) -> None:
+        with self._lock:
+            slot = self._partition(environment_id)
+            if slot.recovery is not None and slot.recovery.checked_at == checked_at:
+                slot.recovery = None
+
+    def needing_attention(self) -> list[str]:
+        with self._lock:
+            return sorted(
+                env_id
+                for env_id, part in self._partitions.items()
+                if (part.flag is not None and part.flag.status is not HealthStatus.HEALTHY)
+                or part.follow_ups
+                or part.recovery is not None
+            )
+
     def release_once(self, environment_id: str, once_key: str) -> None:
         with self._lock:
             self._partition(environment_id).once.pop(once_key, None)
+            self._partition(environment_id).follow_ups.discard(once_key)
 
     def once_claimed(self, environment_id: str, once_key: str) -> bool:
         with self._lock:
@@ -356,16 +409,32 @@ class MemoryStore:
 
     # ---- remembered key policies ----------------------------------------------------------
 
-    def remember_policy(self, key_arn: str, policy: str, event_time: str, event_id: str) -> bool:
+    def _policies_of(self, environment_id: str | None) -> dict[str, RememberedPolicy]:
+        if environment_id is None:
+            return self._policies
+        return self._partition(environment_id).policies
+
+    def remember_policy(
+        self,
+        key_arn: str,
+        policy: str,
+        event_time: str,
+        event_id: str,
+        *,
+        environment_id: str | None = None,
+    ) -> bool:
         with self._lock:
-            current = self._policies.get(key_arn)
+            policies = self._policies_of(environment_id)
+            current = policies.get(key_arn)
             if current is not None and not current.event_time <= event_time:
                 return False
             ties = dict(current.ties) if current and current.event_time == event_time else {}
             ties[event_id] = policy
-            self._policies[key_arn] = RememberedPolicy(key_arn, policy, event_time, event_id, ties)
+            policies[key_arn] = RememberedPolicy(key_arn, policy, event_time, event_id, ties)
             return True
 
-    def recall_policy(self, key_arn: str) -> RememberedPolicy | None:
+    def recall_policy(
+        self, key_arn: str, *, environment_id: str | None = None
+    ) -> RememberedPolicy | None:
         with self._lock:
-            return self._policies.get(key_arn)
+            return self._policies_of(environment_id).get(key_arn)

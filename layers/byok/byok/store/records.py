@@ -30,6 +30,7 @@ __all__ = [
     "KeyClaim",
     "OnceMarker",
     "OutboxEntry",
+    "RecoveryMarker",
     "RegisteredRecord",
     "RemediationRecord",
     "RememberedPolicy",
@@ -141,6 +142,21 @@ class EnvironmentState:
     pending_event: OutboxEntry | None
     writes_paused: bool
     once_keys: frozenset[str] = frozenset()
+    #: remembered key policies of the environment's keys, by key ARN
+    policies: Mapping[str, RememberedPolicy] = field(default_factory=dict)
+    #: a recovery whose plan the scheduled remediation has not yet seen carried out
+    recovery: RecoveryMarker | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class RecoveryMarker:
+    """A change to HEALTHY from an incident, kept (in the attention index) until the scheduled
+    remediation has replayed its plan: the resume, the all-clear and the cluster start of a
+    recovery are never lost with a lost health event, though healthy environments are not
+    visited."""
+
+    checked_at: str
+    previous_status: HealthStatus
 
 
 # ---- audit records ---------------------------------------------------------------------------
