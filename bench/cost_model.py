@@ -70,6 +70,8 @@ def _validation_cost(
     get = ops.get("dynamodb.GetItem", 0.0)
     query = ops.get("dynamodb.Query", 0.0)
     puts = ops.get("dynamodb.PutItem", 0.0) + ops.get("dynamodb.UpdateItem", 0.0)
+    # a transactional write costs two write units per KB (DynamoDB pricing, "transactional")
+    puts += 2 * ops.get("dynamodb.TransactWriteItems", 0.0)
     # GetItem: one 4 KB unit each (every item is < 4 KB); Query: the partition's bytes
     rru = get + query * max(1, math.ceil(state_bytes / 4096))
     wru = puts * max(1, math.ceil(flag_bytes / 1024))

@@ -6,7 +6,7 @@
 Two ways to answer AWS, and the JSON says which produced each figure:
 
 - ``emulator`` (default up to 2,000 environments): in-process moto with ``byok_emulator``, N
-  registered environments (2N customer keys, N Aurora cluster records, one shared bucket). The
+  registered environments (2N customer keys, N Aurora cluster records, N buckets). The
   sweep's time includes moto's own cost, which grows faster than linearly with N (its SQS scans
   every queued message on each send, its DynamoDB Scan sorts per page): beyond a few thousand
   environments moto, not byok-guard, dominates.
@@ -68,7 +68,7 @@ def _add_environment(world: Any, index: int) -> Any:
 
     from byok.contract import render_policy
     from byok.models import Environment, Purpose
-    from byok_emulator.platform_side import create_encrypted_cluster
+    from byok_emulator.platform_side import create_encrypted_bucket, create_encrypted_cluster
 
     kms = world.customer_kms
     env_id = f"env-{index:06d}"
@@ -85,13 +85,15 @@ def _add_environment(world: Any, index: int) -> Any:
         arns[purpose] = arn
     cluster = f"{env_id}-db"
     create_encrypted_cluster(world.platform, cluster, arns[Purpose.AURORA])
+    bucket = f"{env_id}-data"  # a bucket belongs to one environment (registration claims it)
+    create_encrypted_bucket(world.platform, bucket, bw.REGION, arns[Purpose.S3])
     env = Environment.create(
         environment_id=env_id,
         customer_account=bw.CUSTOMER,
         region=bw.REGION,
         s3_key_arn=arns[Purpose.S3],
         aurora_key_arn=arns[Purpose.AURORA],
-        bucket=bw.BUCKET,
+        bucket=bucket,
         cluster_id=cluster,
     )
     world.store.register(env)

@@ -2,10 +2,11 @@
 
     .venv/bin/python bench/validation_latency.py [--runs 30] [--format json]
 
-Times ``byok.service.handle_trigger`` for a DisableKey / EnableKey event pair (assume the
-platform role, DescribeKey x2, rotation x2, S3 canary put/get/delete, DescribeDBClusters, then
-decide, conditional write, audit, publish) and the pure ``validate`` alone. moto answers in
-microseconds where AWS takes milliseconds, so the numbers measure byok-guard's own overhead
+Times ``byok.service.handle_trigger`` for a DisableKey / EnableKey event pair (the platform
+role's session cached per container, DescribeKey x2, rotation x2, S3 canary put/get/delete,
+DescribeDBClusters, then decide, conditional write, audit, publish) and the pure ``validate``
+alone. moto answers in microseconds where AWS takes milliseconds, so the numbers measure
+byok-guard's own overhead
 (botocore serialisation, thread pool, state machine), not AWS's latency.
 """
 
