@@ -23,6 +23,11 @@ def test_without_the_emulator_installed_it_says_so(
     capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
 ) -> None:
     monkeypatch.setitem(sys.modules, "byok_emulator.local", None)  # import fails
+    # and the package's attribute too: once another test imported byok_emulator.local, `from
+    # byok_emulator import local` finds the attribute without asking sys.modules
+    import byok_emulator
+
+    monkeypatch.delattr(byok_emulator, "local", raising=False)
     for argv in (["emulator", "start", "--port", "0"], ["emulator", "customer", "disable-key",
                                                         "--purpose", "s3"]):  # fmt: skip
         assert main(argv) == 2
