@@ -342,7 +342,7 @@ def test_incidents_from_audit(aws: Store, capsys: pytest.CaptureFixture[str]) ->
     ]
     assert report[0]["duration"] == "30m 0s"
     code, out, _ = run(capsys, "env", "incidents", "acme-prod", *TABLES)
-    assert "OPEN" in out and "closed 2026-11-25T04:30:00Z" in out
+    assert "OPEN" in out and "closed 2026-11-25T04:30:00+00:00" in out  # times.to_wire
     code, out, _ = run(capsys, "env", "incidents", "quiet-env", *TABLES)
     assert code == 0 and "no incidents recorded for quiet-env" in out
     code, _, err = run(capsys, "env", "incidents", "Bad_Id", *TABLES)

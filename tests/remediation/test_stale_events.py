@@ -9,6 +9,7 @@ from byok.models import HealthStatus
 from byok.remediation import HealthChange
 from byok.remediation.executor import remediate
 from byok.service import validate_environment
+from byok.times import parse_time
 
 
 def _change(rig) -> list[dict[str, Any]]:
@@ -62,7 +63,7 @@ def test_a_held_flag_keeps_its_change_current(rig) -> None:
         world.clock.advance(minutes=1)
         assert _change(rig) == []
     flag = world.store.get_flag(world.env.environment_id)
-    assert flag.changed_at == unusable["detail"]["checked_at"] < flag.checked_at
+    assert flag.changed_at == parse_time(unusable["detail"]["checked_at"]) < flag.checked_at
     assert _deliver(rig, unusable) == ["done", "done"]
     assert world.store.writes_paused(world.env.environment_id) is True
 

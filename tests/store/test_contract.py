@@ -35,6 +35,7 @@ from byok.store import (
     Storage,
     create_tables,
 )
+from byok.times import parse_time, to_wire
 
 _tables = itertools.count()
 
@@ -290,7 +291,8 @@ def test_newer_flag_replaces_older(store: Storage) -> None:
 def test_stale_or_equal_flag_is_refused_with_the_stored_one(store: Storage, older: str) -> None:
     current = flag("2026-11-25T04:00:00Z", HealthStatus.KEY_UNUSABLE)
     store.put_flag(current, None)
-    with pytest.raises(StaleWriteError, match="2026-11-25T04:00:00Z") as info:
+    # the message names the stored time in the one wire form (times.to_wire)
+    with pytest.raises(StaleWriteError, match=r"checked at 2026-11-25T04:00:00\+00:00") as info:
         store.put_flag(flag(older), None)
     assert info.value.stored == current  # the domain error carries the record that stands
     assert store.get_flag("acme-prod") == current
@@ -327,7 +329,8 @@ def test_audit_ordering_and_limit(store: Storage) -> None:
     times = ["2026-11-25T04:00:02Z", "2026-11-25T04:00:01Z", "2026-11-25T04:00:01.5Z"]
     for n, at in enumerate(times):
         rec = store.append_audit("acme-prod", {"n": n, "detail": {"x": 1.5}}, at=at)
-        assert rec["n"] == n and rec["environment_id"] == "acme-prod" and rec.recorded_at == at
+        assert rec["n"] == n and rec["environment_id"] == "acme-prod"
+        assert rec.recorded_at == parse_time(at)
     store.append_audit("other", {"n": 99})
     assert [r["n"] for r in store.list_audit("acme-prod")] == [0, 2, 1]
     assert [r["n"] for r in store.list_audit("acme-prod", newest_first=False)] == [1, 2, 0]
@@ -394,7 +397,8 @@ def test_outbox_keeps_the_newest_entry_until_published(store: Storage) -> None:
     assert store.put_pending_event("acme-prod", new, {"Detail": "new"})
     assert not store.put_pending_event("acme-prod", old, {"Detail": "old"})  # older never wins
     pending = store.pending_event("acme-prod")
-    assert pending is not None and pending.checked_at == new and pending.entry == {"Detail": "new"}
+    assert pending is not None and pending.checked_at == parse_time(new)
+    assert pending.entry == {"Detail": "new"}
     store.mark_event_published("acme-prod", old)  # not the pending one: nothing changes
     assert store.pending_event("acme-prod") is not None
     store.mark_event_published("acme-prod", new)
@@ -489,7 +493,7 @@ def test_a_decision_against_a_replaced_flag_is_taken_again(store: Storage) -> No
         store.commit_flag(flag("2026-11-25T04:03:00+00:00"), first.checked_at, expect_previous=True)
     with pytest.raises(StaleWriteError):  # older than what is stored: never written
         store.commit_flag(flag("2026-11-25T03:59:00+00:00"), first.checked_at, expect_previous=True)
-    assert store.get_flag("acme-prod").checked_at == "2026-11-25T04:01:00+00:00"
+    assert to_wire(store.get_flag("acme-prod").checked_at) == "2026-11-25T04:01:00+00:00"
 
 
 def test_policies_of_the_same_cloudtrail_second_are_all_remembered(store: Storage) -> None:

@@ -14,13 +14,14 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field, replace
+from datetime import datetime
 from enum import Enum
 from typing import Any, Final
 
 from byok.errors import InputError
 from byok.models import CheckResult, CheckStatus, HealthStatus, ValidationReport
 from byok.reasons import ReasonCode
-from byok.times import parse_time
+from byok.times import parse_optional_time, parse_time, to_wire, to_wire_optional
 
 __all__ = [
     "EVENT_DETAIL_TYPE",
@@ -108,18 +109,25 @@ class HealthFlag:
     reasons: tuple[str, ...] = ()
     fixes: tuple[str, ...] = ()
     errors: tuple[str, ...] = ()
-    since: str
-    checked_at: str
+    since: datetime
+    checked_at: datetime
     transient_failures: int = 0
-    first_transient_at: str | None = None
+    first_transient_at: datetime | None = None
     last_transient_error: str | None = None
     details: list[dict[str, Any]] = field(default_factory=list, hash=False)
     #: None only on flags stored before the field existed
-    changed_at: str | None = None
+    changed_at: datetime | None = None
     #: probing bookkeeping (``byok.probing``): when the S3 canary last gave an answer, and a
     #: digest of both keys' metadata at the last validation; never part of "changed"
-    probed_at: str | None = None
+    probed_at: datetime | None = None
     key_fingerprint: str | None = None
+
+    def __post_init__(self) -> None:
+        # aware UTC datetimes only (ISO text given here is parsed once, bad text refused)
+        for name in ("since", "checked_at"):
+            object.__setattr__(self, name, parse_time(getattr(self, name), name))
+        for name in ("first_transient_at", "changed_at", "probed_at"):
+            object.__setattr__(self, name, parse_optional_time(getattr(self, name), name))
 
     @property
     def fix(self) -> str | None:
@@ -138,13 +146,13 @@ class HealthFlag:
             "reasons": list(self.reasons),
             "fixes": list(self.fixes),
             "errors": list(self.errors),
-            "since": self.since,
-            "checked_at": self.checked_at,
+            "since": to_wire(self.since),
+            "checked_at": to_wire(self.checked_at),
             "transient_failures": self.transient_failures,
-            "first_transient_at": self.first_transient_at,
+            "first_transient_at": to_wire_optional(self.first_transient_at),
             "last_transient_error": self.last_transient_error,
             "details": [dict(d) for d in self.details],
-            "changed_at": self.changed_at,
+            "changed_at": to_wire_optional(self.changed_at),
         }
 
     def to_row(self) -> dict[str, Any]:
@@ -155,7 +163,7 @@ class HealthFlag:
             **{
                 name: value
                 for name, value in (
-                    ("probed_at", self.probed_at),
+                    ("probed_at", to_wire_optional(self.probed_at)),
                     ("key_fingerprint", self.key_fingerprint),
                 )
                 if value is not None
@@ -176,16 +184,9 @@ class HealthFlag:
         for name in ("environment_id", "since", "checked_at"):
             if not isinstance(data.get(name), str) or not data[name]:
                 raise InputError(f"{name}: required string, got {data.get(name)!r}")
-        parse_time(data["since"], "since")
-        parse_time(data["checked_at"], "checked_at")
-        changed_at = data.get("changed_at")
-        if changed_at is not None:
-            if not isinstance(changed_at, str):
-                raise InputError(f"changed_at: expected a time string, got {changed_at!r}")
-            parse_time(changed_at, "changed_at")
-        probed_at = data.get("probed_at")
-        if probed_at is not None:
-            parse_time(probed_at, "probed_at")
+        for name in ("changed_at", "first_transient_at", "probed_at"):
+            if data.get(name) is not None and not isinstance(data[name], str):
+                raise InputError(f"{name}: expected a time string, got {data[name]!r}")
         fingerprint = data.get("key_fingerprint")
         if fingerprint is not None and not isinstance(fingerprint, str):
             raise InputError(f"key_fingerprint: expected a string, got {fingerprint!r}")
@@ -202,8 +203,8 @@ class HealthFlag:
             first_transient_at=data.get("first_transient_at"),
             last_transient_error=data.get("last_transient_error"),
             details=[dict(d) for d in data.get("details") or []],
-            changed_at=changed_at,
-            probed_at=probed_at,
+            changed_at=data.get("changed_at"),
+            probed_at=data.get("probed_at"),
             key_fingerprint=fingerprint,
         )
 
@@ -370,10 +371,10 @@ def _unavailable(report: ValidationReport) -> list[CheckResult]:
     return [c for c in report.checks if c.status is CheckStatus.ERROR]
 
 
-def _sustained(count: int, first: str | None, now: str, settings: HealthSettings) -> bool:
+def _sustained(count: int, first: datetime | None, now: datetime, settings: HealthSettings) -> bool:
     if count < settings.unknown_after_failures or first is None:
         return False
-    elapsed = parse_time(now, "checked_at") - parse_time(first, "first_transient_at")
+    elapsed = now - first
     return elapsed.total_seconds() >= settings.unknown_after_minutes * 60
 
 
@@ -394,7 +395,6 @@ def decide(
             f"flag for {previous.environment_id!r}"
         )
     now = report.checked_at
-    parse_time(now, "checked_at")
     state = State.of(previous)
     evidence = classify(report)
 
@@ -468,8 +468,8 @@ def health_changed_event(transition: Transition) -> dict[str, Any]:
         "reasons": list(flag.reasons),
         "fixes": list(flag.fixes),
         "errors": list(flag.errors),
-        "since": flag.since,
-        "checked_at": flag.checked_at,
+        "since": to_wire(flag.since),
+        "checked_at": to_wire(flag.checked_at),
         "details": [dict(d) for d in flag.details],
     }
 

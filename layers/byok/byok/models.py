@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator, Mapping
 from dataclasses import asdict, dataclass, field
+from datetime import datetime
 from enum import StrEnum
 from typing import TYPE_CHECKING, Any, Final
 
@@ -25,6 +26,7 @@ from byok.identifiers import (
     validate_environment_id,
     validate_region,
 )
+from byok.times import parse_display_date, parse_time, to_wire, wire_z
 
 #: where the S3 probe writes its canary objects in a customer bucket (Lambda ``CANARY_PREFIX``
 #: overrides it)
@@ -183,10 +185,10 @@ class TriggerEvidence(Mapping[str, Any]):
         return bool(self._data.get("failed"))
 
     @property
-    def deletion_date(self) -> str | None:
-        """The deletion date a ``ScheduleKeyDeletion`` response carried, as CloudTrail wrote it."""
-        value = self._data.get("deletionDate")
-        return str(value) if value else None
+    def deletion_date(self) -> datetime | None:
+        """The deletion date a ``ScheduleKeyDeletion`` response carried (None: none, or not a
+        time: best effort, validation reads the authoritative date from DescribeKey)."""
+        return parse_display_date(self._data.get("deletionDate"))
 
 
 @dataclass(frozen=True, slots=True)
@@ -202,12 +204,14 @@ class Trigger:
     account: str | None
     region: str | None
     event_name: str
-    event_time: str
+    #: when the event happened (``Z`` form with milliseconds on the wire, ``times.wire_z``)
+    event_time: datetime
     event_id: str
     evidence: TriggerEvidence = field(default_factory=TriggerEvidence)
     cluster_id: str | None = None  # RDS cluster events name a cluster, not a key
 
     def __post_init__(self) -> None:
+        object.__setattr__(self, "event_time", parse_time(self.event_time, "event_time"))
         if not isinstance(self.evidence, TriggerEvidence):  # a plain mapping, from a caller
             object.__setattr__(self, "evidence", TriggerEvidence(self.evidence))
 
@@ -218,7 +222,7 @@ class Trigger:
             "account": self.account,
             "region": self.region,
             "event_name": self.event_name,
-            "event_time": self.event_time,
+            "event_time": wire_z(self.event_time),
             "event_id": self.event_id,
             "evidence": self.evidence.to_dict(),
         }
@@ -259,17 +263,20 @@ class CheckResult:
 
 @dataclass(frozen=True, slots=True)
 class ValidationReport:
-    """All checks of one environment at one instant (``checked_at``, ISO 8601 UTC)."""
+    """All checks of one environment at one instant (``checked_at``, ISO 8601 UTC on the wire)."""
 
     environment_id: str
-    checked_at: str
+    checked_at: datetime
     checks: tuple[CheckResult, ...]
     trigger: Trigger | None = None
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "checked_at", parse_time(self.checked_at, "checked_at"))
 
     def to_dict(self) -> dict[str, Any]:
         return {
             "environment_id": self.environment_id,
-            "checked_at": self.checked_at,
+            "checked_at": to_wire(self.checked_at),
             "checks": [c.to_dict() for c in self.checks],
             "trigger": self.trigger.to_dict() if self.trigger else None,
         }

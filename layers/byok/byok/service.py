@@ -49,6 +49,7 @@ from byok.probing import (
     needs_full_after_metadata,
 )
 from byok.store.records import FlagChange, HealthChangedRecord, OutboxEntry, RememberedPolicy
+from byok.times import to_wire
 from byok.validation import Facts, validate
 
 if TYPE_CHECKING:  # boto3 is imported lazily: cold start matters on the event-to-flag path
@@ -218,7 +219,7 @@ class Outcome:
             "reasons": list(self.flag.reasons),
             "fixes": list(self.flag.fixes),
             "errors": list(self.flag.errors),
-            "checked_at": self.flag.checked_at,
+            "checked_at": to_wire(self.flag.checked_at),
             "operator_reasons": list(self.operator_reasons),
         }
 
@@ -366,7 +367,7 @@ def _change(
     return outcome, entry, change
 
 
-def _publish(env_id: str, entry: Mapping[str, Any], checked_at: str, deps: Deps) -> bool:
+def _publish(env_id: str, entry: Mapping[str, Any], checked_at: datetime, deps: Deps) -> bool:
     """Publish a change already pending in the outbox, then mark it published.
 
     A failure raises (a ``ByokError``; ``TransientError`` when a retry may help): the validation
@@ -391,7 +392,8 @@ def _publish_pending(
         if pending is None:
             return False
         logger.info(
-            "publishing an unpublished health change", extra={"checked_at": pending.checked_at}
+            "publishing an unpublished health change",
+            extra={"checked_at": to_wire(pending.checked_at)},
         )
         deps.publisher.publish(pending.entry)
         deps.store.mark_event_published(env_id, pending.checked_at)
@@ -411,7 +413,7 @@ def schedule_trigger(now: datetime, event_id: str | None = None) -> Trigger:
         account=None,
         region=None,
         event_name="Scheduled Sweep",
-        event_time=now.astimezone(UTC).isoformat().replace("+00:00", "Z"),
+        event_time=now,
         event_id=event_id or str(uuid.uuid4()),
     )
 

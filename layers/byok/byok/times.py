@@ -20,6 +20,7 @@ __all__ = [
     "now",
     "parse_display_date",
     "parse_optional",
+    "parse_optional_time",
     "parse_time",
     "sort_key",
     "stamp",
@@ -38,22 +39,34 @@ _DISPLAY_FORMATS = (
 
 
 def parse_time(value: object, field_name: str = "time") -> datetime:
-    """An aware UTC-comparable ``datetime`` from ISO 8601 text, a ``datetime`` or epoch seconds.
+    """An aware ``datetime`` in UTC from ISO 8601 text, a ``datetime`` or epoch seconds.
 
     A naive time is taken as UTC; bad input raises ``InputError`` naming ``field_name``.
     """
     if isinstance(value, datetime):
-        return value if value.tzinfo else value.replace(tzinfo=UTC)
-    if isinstance(value, int | float) and not isinstance(value, bool):
+        parsed = value
+    elif isinstance(value, int | float) and not isinstance(value, bool):
         try:
             return datetime.fromtimestamp(value, tz=UTC)
         except (OverflowError, OSError, ValueError):
             raise InputError(f"{field_name}: epoch seconds out of range, got {value!r}") from None
+    else:
+        try:
+            parsed = datetime.fromisoformat(value)  # type: ignore[arg-type]
+        except (TypeError, ValueError):
+            raise InputError(f"{field_name}: expected an ISO 8601 time, got {value!r}") from None
+    if parsed.tzinfo is None:
+        return parsed.replace(tzinfo=UTC)
     try:
-        parsed = datetime.fromisoformat(value)  # type: ignore[arg-type]
-    except (TypeError, ValueError):
-        raise InputError(f"{field_name}: expected an ISO 8601 time, got {value!r}") from None
-    return parsed if parsed.tzinfo else parsed.replace(tzinfo=UTC)
+        return parsed.astimezone(UTC)
+    except (OverflowError, ValueError):
+        raise InputError(f"{field_name}: time out of range, got {value!r}") from None
+
+
+def parse_optional_time(value: object, field_name: str) -> datetime | None:
+    """``parse_time`` where a time may be absent (None): a present but bad one is still an
+    ``InputError`` naming the field (unlike ``parse_optional``, which is for evidence)."""
+    return None if value is None else parse_time(value, field_name)
 
 
 def parse_optional(value: object) -> datetime | None:
@@ -97,7 +110,7 @@ def to_wire(moment: datetime) -> str:
     are any), as Python writes it: the form of every time byok-guard stores or sends
     (``checked_at``, ``since``, incident times), so a stored time read back and written again is
     the same text."""
-    return parse_time(moment).astimezone(UTC).isoformat()
+    return parse_time(moment).isoformat()
 
 
 def to_wire_optional(moment: datetime | None) -> str | None:
@@ -109,19 +122,19 @@ def stamp(moment: datetime | None = None) -> str:
     """A bookkeeping time (``registered_at``, ``claimed_at``, ``recorded_at``): ``to_wire`` with
     microseconds always written, so stamps of one store compare as text; ``moment`` defaults to
     the wall clock."""
-    return parse_time(moment or now()).astimezone(UTC).isoformat(timespec="microseconds")
+    return parse_time(moment or now()).isoformat(timespec="microseconds")
 
 
 def sort_key(moment: object) -> str:
     """Fixed-width UTC text (``2026-11-25T04:00:00.000000Z``) whose text order is time order,
     whatever the offset or precision a time arrived in: for keys and conditional writes."""
-    return parse_time(moment).astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+    return parse_time(moment).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
 
 
 def wire_z(moment: datetime, *, millis: bool = True) -> str:
     """Canonical UTC text with a ``Z`` (``2026-11-25T04:03:25Z``, ``...25.500Z``): the form
     CloudTrail and EventBridge use, so normalised events compare as text."""
-    utc = parse_time(moment).astimezone(UTC)
+    utc = parse_time(moment)
     text = utc.strftime("%Y-%m-%dT%H:%M:%S")
     if utc.microsecond and millis:
         text += f".{utc.microsecond // 1000:03d}"

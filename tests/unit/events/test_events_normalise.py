@@ -10,6 +10,7 @@ from event_samples import AURORA_KEY, S3_KEY
 from byok.errors import EventError
 from byok.events import KEY_HEALTH_API_CALLS, is_ignorable, normalise
 from byok.models import TriggerKind
+from byok.times import wire_z
 
 EXPECTED = {
     "disable_key": (TriggerKind.API_CALL, S3_KEY, "DisableKey"),
@@ -49,7 +50,7 @@ def test_cloudtrail_event_id_and_time_come_from_detail(sample):
     event = sample("disable_key")
     trigger = normalise(event)
     assert trigger.event_id == event["detail"]["eventID"] != event["id"]
-    assert trigger.event_time == "2026-11-24T09:15:02Z"
+    assert wire_z(trigger.event_time) == "2026-11-24T09:15:02Z"
 
 
 def test_alias_keyid_uses_resources_never_the_alias(sample):
@@ -308,7 +309,7 @@ def test_key_access_error(sample):
         "reported_by": "444455556666",
         "environment_id": "acme-prod",
     }
-    assert trigger.event_time == "2026-11-24T09:15:39.817Z"
+    assert wire_z(trigger.event_time) == "2026-11-24T09:15:39.817Z"
 
 
 @pytest.mark.parametrize(
@@ -410,7 +411,7 @@ def test_non_mapping_event(value):
 def test_event_time_is_canonical_utc(sample):
     event = sample("disable_key")
     event["detail"]["eventTime"] = "2026-11-24T11:15:02.250+02:00"
-    assert normalise(event).event_time == "2026-11-24T09:15:02.250Z"
+    assert wire_z(normalise(event).event_time) == "2026-11-24T09:15:02.250Z"
 
 
 def test_events_package_does_not_import_boto3():

@@ -10,6 +10,7 @@ from event_samples import S3_KEY, load, trigger_sample_names
 from byok.errors import EventError
 from byok.events import manual_trigger, normalise, trigger_from_dict
 from byok.models import TriggerKind
+from byok.times import wire_z
 
 NAMES = trigger_sample_names()
 
@@ -53,7 +54,7 @@ def test_manual_trigger():
         "111122223333",
         "eu-west-1",
     )
-    assert trigger.event_time == "2026-11-24T09:00:00Z"
+    assert wire_z(trigger.event_time) == "2026-11-24T09:00:00Z"
     assert trigger.evidence == {"reason": "cli", "environment_id": "acme-prod"}
     assert manual_trigger().event_id != manual_trigger().event_id
     with pytest.raises(EventError, match=r"^key_arn: "):

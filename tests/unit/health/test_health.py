@@ -26,6 +26,7 @@ from byok.health import (
     health_changed_event,
 )
 from byok.models import CheckResult, CheckStatus, HealthStatus, Purpose, ValidationReport
+from byok.times import to_wire
 
 ENV = "acme-prod"
 T0 = datetime(2026, 11, 25, 4, 0, tzinfo=UTC)
@@ -39,8 +40,8 @@ H, R, U, X = (
 )
 
 
-def at(minutes: float) -> str:
-    return (T0 + timedelta(minutes=minutes)).isoformat()
+def at(minutes: float) -> datetime:
+    return T0 + timedelta(minutes=minutes)
 
 
 # ---- check builders ------------------------------------------------------------------------
@@ -381,8 +382,8 @@ def test_health_changed_event() -> None:
         "reasons": ["KEY_DISABLED"],
         "fixes": [f"aws kms enable-key --key-id {KEY}"],
         "errors": [f"DisabledException: {KEY} is disabled."],
-        "since": at(0),
-        "checked_at": at(0),
+        "since": to_wire(at(0)),
+        "checked_at": to_wire(at(0)),
         "details": [disabled().to_dict()],
     }
     entry = health_changed_entry(transition, "byok-bus")

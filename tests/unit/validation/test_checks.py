@@ -37,7 +37,8 @@ def test_healthy_environment_passes_and_decides_healthy():
     passed = {c.check_id for c in report.checks if c.status is CheckStatus.PASS}
     assert {"key-state", "key-spec", "s3-probe", "aurora-cluster"} <= passed
     assert decide(None, report).flag.status is HealthStatus.HEALTHY
-    assert report.checked_at == NOW.isoformat()
+    assert report.checked_at == NOW
+    assert report.to_dict()["checked_at"] == "2026-11-25T04:00:00+00:00"
 
 
 def test_disabled_s3_key_is_unusable_with_enable_fix_and_error_context():
@@ -320,7 +321,7 @@ def test_same_facts_same_verdict_whatever_the_trigger():
     from byok.models import Trigger, TriggerKind
 
     facts = with_key(healthy_facts(), Purpose.S3, metadata=metadata(S3_KEY, key_state="Disabled"))
-    enable = Trigger(TriggerKind.API_CALL, S3_KEY, None, None, "EnableKey", "t", "e1")
+    enable = Trigger(TriggerKind.API_CALL, S3_KEY, None, None, "EnableKey", NOW, "e1")
     plain = validate(environment(), facts, platform_role_arn=ROLE, now=NOW)
     evented = validate(environment(), facts, platform_role_arn=ROLE, now=NOW, trigger=enable)
     assert [c.to_dict() for c in plain.checks] == [c.to_dict() for c in evented.checks]
@@ -379,5 +380,6 @@ def test_deletion_date_from_the_event_when_describe_key_is_denied():
     report = validate(environment(), facts, platform_role_arn=ROLE, now=NOW, trigger=trigger)
     (check,) = [c for c in report.checks if c.check_id == "s3-probe"]
     assert check.reason == "KEY_PENDING_DELETION"
-    assert check.evidence["deletion_date"] == "Dec 2, 2026, 4:00:00 AM"
+    # CloudTrail's display date, as the one wire form (so the notice can show the deadline)
+    assert check.evidence["deletion_date"] == "2026-12-02T04:00:00Z"
     assert check.impact is HealthStatus.KEY_UNUSABLE

@@ -13,7 +13,6 @@ from byok.events import _fields as f
 from byok.events.sources import cluster_id
 from byok.models import Trigger, TriggerKind
 from byok.times import now as utc_now
-from byok.times import wire_z
 
 
 def trigger_from_dict(data: object, field: str = "trigger") -> Trigger:
@@ -84,7 +83,7 @@ def manual_trigger(
         account=key.account if key else account,
         region=key.region if key else region,
         event_name=event_name,
-        event_time=wire_z(when),
+        event_time=when,
         event_id=str(uuid.uuid4()),
         evidence=evidence,
     )

@@ -30,9 +30,16 @@ from byok.remediation.model import (
     RemediationContext,
     StepOutcome,
 )
-from byok.remediation.plan import DEFAULT_REMINDER_DAYS, is_current, plan, plan_reminders
+from byok.remediation.plan import (
+    DEFAULT_REMINDER_DAYS,
+    incident_key,
+    is_current,
+    plan,
+    plan_reminders,
+)
 from byok.store import AuditEntry, Storage
 from byok.store.records import EnvironmentState, RemediationRecord
+from byok.times import to_wire
 
 logger = logging.getLogger("byok.remediation")
 
@@ -53,14 +60,14 @@ class RemediationDeps:
     reminder_days: tuple[int, ...] = DEFAULT_REMINDER_DAYS
     _last_stamp: datetime | None = field(default=None, repr=False)
 
-    def stamp(self) -> str:
+    def stamp(self) -> datetime:
         """Audit time: the clock, made strictly increasing so records keep the order of steps
         taken within one instant (an injected clock in tests, or a coarse one, repeats)."""
         now = self.clock()
         if self._last_stamp is not None and now <= self._last_stamp:
             now = self._last_stamp + timedelta(microseconds=1)
         self._last_stamp = now
-        return now.isoformat()
+        return now
 
     @classmethod
     def from_environment(cls, environ: Mapping[str, str] | None = None) -> RemediationDeps:
@@ -129,11 +136,13 @@ def remediate(change: HealthChange, deps: RemediationDeps) -> list[StepResult]:
     if not is_current(change, stored):
         assert stored is not None
         detail = (
-            f"{change.status.value} checked at {change.checked_at} is older than the stored "
-            f"{stored.status.value} (changed at {stored.changed_at or stored.checked_at})"
+            f"{change.status.value} checked at {to_wire(change.checked_at)} is older than the "
+            f"stored {stored.status.value} (changed at "
+            f"{to_wire(stored.changed_at or stored.checked_at)})"
         )
         logger.info("stale health change ignored", extra={"detail": detail})
-        return [StepResult("ignore", f"{change.checked_at}:stale", StepOutcome.STALE, detail)]
+        key = f"{to_wire(change.checked_at)}:stale"
+        return [StepResult("ignore", key, StepOutcome.STALE, detail)]
     ctx = _context(change, deps)
     return [_run(action, change, ctx, deps) for action in plan(change, ctx)]
 
@@ -298,7 +307,7 @@ def _perform(
     action: Action, change: HealthChange, ctx: RemediationContext, deps: RemediationDeps
 ) -> str:
     env = ctx.environment
-    now = ctx.now.isoformat()
+    now = ctx.now
     if action.kind is ActionKind.NOTIFY:
         assert action.notice is not None
         message_id = deps.notifier.publish(render(action.notice, change, ctx, action.params))
@@ -315,7 +324,7 @@ def _perform(
                     "writes_paused": paused,
                     "reason": action.why,
                     "status": change.status.value,
-                    "at": now,
+                    "at": to_wire(now),
                 },
             )
         return f"writes_paused={paused}" + ("" if changed else " (already)")
@@ -325,7 +334,7 @@ def _perform(
 
 
 def _set_writes_paused(
-    deps: RemediationDeps, environment_id: str, paused: bool, why: str, at: str
+    deps: RemediationDeps, environment_id: str, paused: bool, why: str, at: datetime
 ) -> bool:
     """``set_writes_paused``; when its answer is lost (a transient error after DynamoDB may have
     applied it) the attribute is read back: already ``paused`` means the update landed, so the
@@ -367,7 +376,7 @@ def _follow_cluster_start(
     incidents = incidents_from_audit(records)
     if not incidents:
         return []
-    incident = incidents[-1].opened_at
+    incident = incident_key(incidents[-1].opened_at)
     started = f"{incident}:start_cluster"
     done = f"{incident}:cluster_available"
     if started not in once_keys:

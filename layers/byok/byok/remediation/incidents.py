@@ -9,19 +9,20 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import Any
 
 from byok.models import HealthStatus
 from byok.remediation.plan import format_duration
 from byok.store.records import AuditKind
-from byok.times import parse_time
+from byok.times import now as utc_now
+from byok.times import parse_time, to_wire, to_wire_optional
 
 
 @dataclass
 class Incident:
-    opened_at: str
-    closed_at: str | None = None
+    opened_at: datetime
+    closed_at: datetime | None = None
     statuses: list[str] = field(default_factory=list)
     reasons: list[str] = field(default_factory=list)
     actions: list[dict[str, Any]] = field(default_factory=list)
@@ -31,14 +32,13 @@ class Incident:
         return self.closed_at is None
 
     def duration(self, now: datetime | None = None) -> str:
-        start = parse_time(self.opened_at)
-        end = parse_time(self.closed_at) if self.closed_at else (now or datetime.now(UTC))
-        return format_duration(end - start)
+        end = self.closed_at or now or utc_now()
+        return format_duration(end - self.opened_at)
 
     def to_dict(self, now: datetime | None = None) -> dict[str, Any]:
         return {
-            "opened_at": self.opened_at,
-            "closed_at": self.closed_at,
+            "opened_at": to_wire(self.opened_at),
+            "closed_at": to_wire_optional(self.closed_at),
             "open": self.open,
             "duration": self.duration(now),
             "statuses": self.statuses,
@@ -56,7 +56,7 @@ def incidents_from_audit(records: Iterable[Mapping[str, Any]]) -> list[Incident]
         kind = record.get("type")
         if kind == AuditKind.HEALTH_CHANGED:
             status = str(record.get("status"))
-            at = str(record.get("checked_at") or record.get("recorded_at"))
+            at = parse_time(record.get("checked_at") or record.get("recorded_at"), "checked_at")
             if status == HealthStatus.HEALTHY:
                 if current is not None:
                     current.closed_at = at
@@ -83,7 +83,7 @@ def _order(record: Mapping[str, Any]) -> tuple[str, int]:
     return when, 0 if record.get("type") == AuditKind.HEALTH_CHANGED else 1
 
 
-def latest_incident_start(records: Iterable[Mapping[str, Any]]) -> str | None:
+def latest_incident_start(records: Iterable[Mapping[str, Any]]) -> datetime | None:
     """When the latest incident opened: the open one, or the one a HEALTHY change just closed."""
     found = incidents_from_audit(records)
     return found[-1].opened_at if found else None

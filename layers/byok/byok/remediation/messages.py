@@ -83,7 +83,7 @@ def render(
             lines += ["", _section(env, problem, ctx.now)]
         if kind is NoticeKind.KEY_UNUSABLE or kind is NoticeKind.PENDING_DELETION:
             lines += ["", "Writes to this environment are paused until the key is usable again."]
-    closing = f"Checked at {change.checked_at}."
+    closing = f"Checked at {to_wire(change.checked_at)}."
     if kind is not NoticeKind.RESOLVED:
         closing += " byok-guard re-checks automatically and will tell you when this is resolved."
     lines += ["", *_wrap(closing)]

@@ -11,6 +11,7 @@ from typing import Any
 from byok.errors import EventError, InputError, quote
 from byok.identifiers import validate_environment_id
 from byok.models import Environment, HealthStatus
+from byok.times import parse_optional_time, parse_time
 
 
 class ActionKind(StrEnum):
@@ -85,8 +86,8 @@ class HealthChange:
     reasons: tuple[str, ...]
     fixes: tuple[str, ...]
     errors: tuple[str, ...]
-    since: str
-    checked_at: str
+    since: datetime
+    checked_at: datetime
     problems: tuple[Problem, ...] = ()
 
     @classmethod
@@ -100,9 +101,15 @@ class HealthChange:
         status = _status(detail.get("status"), "detail.status")
         prev_raw = detail.get("previous_status")
         previous = None if prev_raw in (None, "") else _status(prev_raw, "detail.previous_status")
+        times = {}
         for name in ("since", "checked_at"):
-            if not isinstance(detail.get(name), str):
-                raise EventError(f"detail.{name}: expected an ISO 8601 time string")
+            value = detail.get(name)
+            try:
+                if not isinstance(value, str):
+                    raise InputError(name)
+                times[name] = parse_time(value, name)
+            except InputError:
+                raise EventError(f"detail.{name}: expected an ISO 8601 time string") from None
         details = detail.get("details") or []
         if not isinstance(details, list) or not all(isinstance(d, Mapping) for d in details):
             raise EventError("detail.details: expected a list of check objects")
@@ -113,8 +120,8 @@ class HealthChange:
             reasons=_strings(detail.get("reasons"), "detail.reasons"),
             fixes=_strings(detail.get("fixes"), "detail.fixes"),
             errors=_strings(detail.get("errors"), "detail.errors"),
-            since=detail["since"],
-            checked_at=detail["checked_at"],
+            since=times["since"],
+            checked_at=times["checked_at"],
             problems=tuple(Problem.from_dict(d) for d in details if d.get("reason")),
         )
 
@@ -147,7 +154,12 @@ class RemediationContext:
     cluster_status: str | None = None
     writes_paused: bool = False
     #: when the open incident began (the first non-HEALTHY status), for "resolved after ..."
-    incident_opened_at: str | None = None
+    incident_opened_at: datetime | None = None
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "now", parse_time(self.now, "now"))
+        opened = parse_optional_time(self.incident_opened_at, "incident_opened_at")
+        object.__setattr__(self, "incident_opened_at", opened)
 
 
 @dataclass(frozen=True, slots=True)

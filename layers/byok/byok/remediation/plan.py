@@ -22,13 +22,24 @@ from byok.remediation.model import (
     Problem,
     RemediationContext,
 )
-from byok.times import parse_optional, parse_time
+from byok.times import parse_optional, to_wire
 
 DEFAULT_REMINDER_DAYS: tuple[int, ...] = (7, 3, 1)
 
 
 def incident_id(change: HealthChange, ctx: RemediationContext) -> str:
+    """The incident's name in once-keys (``<opened at>:pause``): when it opened, as stored."""
+    return incident_key(incident_start(change, ctx))
+
+
+def incident_start(change: HealthChange, ctx: RemediationContext) -> datetime:
     return ctx.incident_opened_at or change.since
+
+
+def incident_key(opened_at: datetime) -> str:
+    """The wire text of an incident's start: once-keys stay the text they were (``to_wire`` of
+    a stored time is that time's stored text)."""
+    return to_wire(opened_at)
 
 
 def is_current(change: HealthChange, stored: HealthFlag | None) -> bool:
@@ -45,11 +56,11 @@ def is_current(change: HealthChange, stored: HealthFlag | None) -> bool:
     """
     if stored is None:
         return True
-    at = parse_time(change.checked_at, "checked_at")
+    at = change.checked_at
     if stored.changed_at is not None:
-        return at >= parse_time(stored.changed_at, "changed_at")
+        return at >= stored.changed_at
     same = change.status is stored.status and set(change.reasons) == set(stored.reasons)
-    return same or at >= parse_time(stored.checked_at, "checked_at")
+    return same or at >= stored.checked_at
 
 
 def plan(change: HealthChange, ctx: RemediationContext) -> list[Action]:
@@ -114,7 +125,7 @@ def plan(change: HealthChange, ctx: RemediationContext) -> list[Action]:
                 NoticeKind.RESOLVED,
                 "resolved",
                 "incident resolved",
-                duration=_duration(incident, change.checked_at),
+                duration=_duration(incident_start(change, ctx), change.checked_at),
             )
     # UNKNOWN: the platform cannot tell; nothing is said to the customer and nothing is undone.
     return actions
@@ -139,15 +150,14 @@ def plan_reminders(
     if deletion is None:
         return []
     incident = incident_id(change, ctx)
-    opened = parse_optional(incident)
     remaining = deletion - ctx.now
     if remaining <= timedelta(0):
         return []
-    window = deletion - opened if opened is not None else None
+    window = deletion - incident_start(change, ctx)
     due = [
         d
         for d in sorted(set(days))
-        if remaining <= timedelta(days=d) and (window is None or window > timedelta(days=d))
+        if remaining <= timedelta(days=d) and window > timedelta(days=d)
     ]
     if not due:
         return []
@@ -173,11 +183,8 @@ def deletion_date_of(problem: Problem | None) -> datetime | None:
     return parse_optional(problem.evidence.get("deletion_date"))
 
 
-def _duration(start: str, end: str) -> str:
-    a, b = parse_optional(start), parse_optional(end)
-    if a is None or b is None or b < a:
-        return "unknown"
-    return format_duration(b - a)
+def _duration(start: datetime, end: datetime) -> str:
+    return "unknown" if end < start else format_duration(end - start)
 
 
 def format_duration(delta: timedelta) -> str:

@@ -11,7 +11,7 @@ stores say the same thing.
 from __future__ import annotations
 
 from collections.abc import Mapping
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 from typing import Any, Final, Protocol, runtime_checkable
 
 from byok.errors import (
@@ -32,7 +32,8 @@ from byok.store.records import (
     OutboxEntry,
     RememberedPolicy,
 )
-from byok.times import parse_time
+from byok.times import now as utc_now
+from byok.times import parse_time, to_wire
 
 __all__ = [
     "CLAIM_LEASE_SECONDS",
@@ -43,7 +44,6 @@ __all__ = [
     "flag_moved",
     "lease_expired_before",
     "not_registered",
-    "now_iso",
     "same_key_twice",
     "stale_flag",
     "update_refused",
@@ -60,10 +60,10 @@ MUTABLE_FIELDS = ("s3_key_arn", "aurora_key_arn", "bucket", "cluster_id")
 CLAIM_LEASE_SECONDS: Final = 900
 
 
-def lease_expired_before(now: str | None = None) -> str:
+def lease_expired_before(now: datetime | None = None) -> datetime:
     """Claims made before this time and never completed may be claimed again."""
-    at = parse_time(now, "now") if now else datetime.now(UTC)
-    return (at - timedelta(seconds=CLAIM_LEASE_SECONDS)).isoformat(timespec="microseconds")
+    at = parse_time(now, "now") if now else utc_now()
+    return at - timedelta(seconds=CLAIM_LEASE_SECONDS)
 
 
 @runtime_checkable
@@ -109,13 +109,13 @@ class Storage(Protocol):
     # ---- health flags ---------------------------------------------------------------------
     def get_flag(self, environment_id: str) -> HealthFlag | None: ...
 
-    def put_flag(self, flag: HealthFlag, previous_checked_at: str | None = None) -> None:
+    def put_flag(self, flag: HealthFlag, previous_checked_at: datetime | None = None) -> None:
         """Write unless the stored flag is at least as recent (``StaleWriteError``)."""
 
     def commit_flag(
         self,
         flag: HealthFlag,
-        previous_checked_at: str | None = None,
+        previous_checked_at: datetime | None = None,
         change: FlagChange | None = None,
         *,
         expect_previous: bool = False,
@@ -134,7 +134,7 @@ class Storage(Protocol):
         self,
         environment_id: str,
         record: AuditRecord | Mapping[str, Any],
-        at: str | None = None,
+        at: datetime | None = None,
     ) -> AuditEntry: ...
 
     def list_audit(
@@ -147,7 +147,7 @@ class Storage(Protocol):
         environment_id: str,
         once_key: str,
         record: Mapping[str, Any],
-        now: str | None = None,
+        now: datetime | None = None,
         *,
         follow_up: bool = False,
     ) -> bool:
@@ -178,16 +178,18 @@ class Storage(Protocol):
 
     def writes_paused(self, environment_id: str) -> bool: ...
 
-    def set_writes_paused(self, environment_id: str, paused: bool, reason: str, at: str) -> bool:
+    def set_writes_paused(
+        self, environment_id: str, paused: bool, reason: str, at: datetime
+    ) -> bool:
         """False when the environment already had that value (``NotFoundError`` if absent)."""
 
     # ---- outbox of health-changed events --------------------------------------------------
     def put_pending_event(
-        self, environment_id: str, checked_at: str, entry: Mapping[str, Any]
+        self, environment_id: str, checked_at: datetime, entry: Mapping[str, Any]
     ) -> bool:
         """Record ``entry`` as to be published; an older change never replaces a newer one."""
 
-    def mark_event_published(self, environment_id: str, checked_at: str) -> None:
+    def mark_event_published(self, environment_id: str, checked_at: datetime) -> None:
         """Mark the entry of ``checked_at`` published (a newer one stays pending)."""
 
     def pending_event(self, environment_id: str) -> OutboxEntry | None:
@@ -198,7 +200,7 @@ class Storage(Protocol):
         self,
         key_arn: str,
         policy: str,
-        event_time: str,
+        event_time: datetime,
         event_id: str,
         *,
         environment_id: str | None = None,
@@ -213,11 +215,6 @@ class Storage(Protocol):
 
 
 # ---- the shared wording of the store's errors ------------------------------------------------
-
-
-def now_iso() -> str:
-    """The store's own clock for bookkeeping times (registered_at, claimed_at)."""
-    return datetime.now(UTC).isoformat(timespec="microseconds")
 
 
 def not_registered(environment_id: str) -> NotFoundError:
@@ -286,18 +283,18 @@ def concurrent_change(environment_id: str) -> ConflictError:
 
 
 def flag_moved(flag: HealthFlag, stored: HealthFlag | None) -> FlagMovedError:
-    when = stored.checked_at if stored is not None else "none"
+    when = to_wire(stored.checked_at) if stored is not None else "none"
     return FlagMovedError(
         f"health flag of {flag.environment_id!r}: replaced meanwhile by the one checked at "
-        f"{when} (older than {flag.checked_at}); decide again",
+        f"{when} (older than {to_wire(flag.checked_at)}); decide again",
         stored=stored,
     )
 
 
 def stale_flag(flag: HealthFlag, stored: HealthFlag | None) -> StaleWriteError:
-    when = stored.checked_at if stored is not None else "a time not older"
+    when = to_wire(stored.checked_at) if stored is not None else "a time not older"
     return StaleWriteError(
         f"health flag of {flag.environment_id!r}: stored result checked at {when} "
-        f"is not older than {flag.checked_at}; the newer result stands",
+        f"is not older than {to_wire(flag.checked_at)}; the newer result stands",
         stored=stored,
     )

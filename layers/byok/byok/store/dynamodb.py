@@ -14,8 +14,10 @@ from __future__ import annotations
 
 import json
 from collections.abc import Callable, Iterable, Mapping
+from datetime import datetime
 from typing import Any
 
+from byok import times
 from byok.errors import (
     ByokError,
     ConflictError,
@@ -35,7 +37,6 @@ from byok.store.base import (
     flag_moved,
     lease_expired_before,
     not_registered,
-    now_iso,
     same_key_twice,
     stale_flag,
     update_refused,
@@ -169,7 +170,7 @@ class DynamoDBStore:
                 "sk": keys.META,
                 "kind": "environment",
                 **env.to_dict(),
-                "registered_at": now_iso(),
+                "registered_at": times.stamp(),
             },
             *_claim_rows(env).values(),
         ]
@@ -260,7 +261,7 @@ class DynamoDBStore:
         values = {
             **{f":new_{f}": getattr(new, f) for f in changed},
             **{f":old_{f}": getattr(current, f) for f in changed},
-            ":at": now_iso(),
+            ":at": times.stamp(),
         }
         meta = {
             "Update": {
@@ -484,14 +485,14 @@ class DynamoDBStore:
         row = self._get(keys.env_pk(environment_id), keys.HEALTH)
         return _flag(row) if row is not None else None
 
-    def put_flag(self, flag: HealthFlag, previous_checked_at: str | None = None) -> None:
+    def put_flag(self, flag: HealthFlag, previous_checked_at: datetime | None = None) -> None:
         """``commit_flag`` without a change (a HOLD, or tests writing a flag)."""
         self.commit_flag(flag, previous_checked_at)
 
     def commit_flag(
         self,
         flag: HealthFlag,
-        previous_checked_at: str | None = None,
+        previous_checked_at: datetime | None = None,
         change: FlagChange | None = None,
         *,
         expect_previous: bool = False,
@@ -510,6 +511,9 @@ class DynamoDBStore:
         import uuid
 
         write_id = uuid.uuid4().hex
+        previous = times.to_wire_optional(
+            times.parse_optional_time(previous_checked_at, "previous_checked_at")
+        )
         data = flag.to_row()
         data["details"] = json.dumps(data["details"], sort_keys=True, default=str)
         new_key = keys.time_key(flag.checked_at)
@@ -520,7 +524,7 @@ class DynamoDBStore:
             "kind": "health_flag",
             **data,
             "checked_at_key": new_key,
-            "based_on_checked_at": previous_checked_at,
+            "based_on_checked_at": previous,
             "write_id": write_id,
             # an open incident puts the environment in the sparse attention index
             **(
@@ -535,12 +539,12 @@ class DynamoDBStore:
             "checked_at_key < :new"
         )
         values: dict[str, Any] = {":new": new_key}
-        if expect_previous and previous_checked_at is None:
+        if expect_previous and previous is None:
             condition = "attribute_not_exists(pk)"
             values = {}
         elif expect_previous:
             condition = f"checked_at = :previous AND ({condition})"
-            values[":previous"] = previous_checked_at
+            values[":previous"] = previous
         put: dict[str, Any] = {
             "TableName": self.environments_table,
             "Item": self._item(row),
@@ -551,7 +555,7 @@ class DynamoDBStore:
             put["ExpressionAttributeValues"] = self._item(values)
         items: list[dict[str, Any]] = [{"Put": put}]
         if change is not None:
-            at = flag.checked_at
+            at = data["checked_at"]
             outbox = {
                 "pk": pk,
                 "sk": keys.OUTBOX,
@@ -661,10 +665,10 @@ class DynamoDBStore:
         self,
         environment_id: str,
         record: AuditRecord | Mapping[str, Any],
-        at: str | None = None,
+        at: datetime | None = None,
     ) -> AuditEntry:
         """Append one audit record (kept as JSON); returns it with its keys (time-ordered)."""
-        recorded_at = at or now_iso()
+        recorded_at = times.to_wire(at) if at else times.stamp()
         sk = keys.audit_sk(recorded_at)
         body = json.dumps(_body(record), sort_keys=True, default=str)
         # the sort key is unique to this call: a failed condition can only meet this very
@@ -721,7 +725,7 @@ class DynamoDBStore:
         environment_id: str,
         once_key: str,
         record: Mapping[str, Any],
-        now: str | None = None,
+        now: datetime | None = None,
         *,
         follow_up: bool = False,
     ) -> bool:
@@ -740,7 +744,7 @@ class DynamoDBStore:
             "sk": keys.once_sk(once_key),
             "kind": "remediation_step",
             "record": json.dumps(dict(record), sort_keys=True, default=str),
-            "claimed_at": now_iso(),
+            "claimed_at": times.stamp(),
             "claim_id": claim_id,
             **({keys.ATTENTION: environment_id} if follow_up else {}),
         }
@@ -751,7 +755,9 @@ class DynamoDBStore:
             "attribute_not_exists(pk) OR (attribute_exists(claim_id) AND "
             "attribute_not_exists(done_at) AND claimed_at < :stale)"
         )
-        stored = self._put_if(what, row, condition, {":stale": lease_expired_before(now)})
+        stored = self._put_if(
+            what, row, condition, {":stale": times.stamp(lease_expired_before(now))}
+        )
         return stored is None or stored.get("claim_id") == claim_id
 
     def complete_once(self, environment_id: str, once_key: str) -> None:
@@ -764,7 +770,7 @@ class DynamoDBStore:
             Key=self._item({"pk": keys.env_pk(environment_id), "sk": keys.once_sk(once_key)}),
             UpdateExpression="SET done_at = :t",
             ConditionExpression="attribute_exists(pk)",
-            ExpressionAttributeValues=self._item({":t": now_iso()}),
+            ExpressionAttributeValues=self._item({":t": times.stamp()}),
         )
 
     def end_follow_up(self, environment_id: str, once_key: str) -> None:
@@ -822,7 +828,9 @@ class DynamoDBStore:
             raise not_registered(environment_id)
         return bool(row.get("writes_paused", False))
 
-    def set_writes_paused(self, environment_id: str, paused: bool, reason: str, at: str) -> bool:
+    def set_writes_paused(
+        self, environment_id: str, paused: bool, reason: str, at: datetime
+    ) -> bool:
         """Set ``writes_paused`` on the environment item; False when it already had that value.
 
         Conditional, so two remediations racing flip it once and audit it once; a write id
@@ -843,7 +851,7 @@ class DynamoDBStore:
             ConditionExpression="attribute_exists(pk) AND "
             "(attribute_not_exists(writes_paused) OR writes_paused <> :p)",
             ExpressionAttributeValues=self._item(
-                {":p": paused, ":r": reason, ":t": at, ":w": write_id}
+                {":p": paused, ":r": reason, ":t": times.to_wire(at), ":w": write_id}
             ),
             ReturnValuesOnConditionCheckFailure="ALL_OLD",
         )
@@ -855,22 +863,23 @@ class DynamoDBStore:
     # ---- outbox of health-changed events --------------------------------------------------
 
     def put_pending_event(
-        self, environment_id: str, checked_at: str, entry: Mapping[str, Any]
+        self, environment_id: str, checked_at: datetime, entry: Mapping[str, Any]
     ) -> bool:
         """Record ``entry`` as to be published; an older change never replaces a newer one."""
+        checked_at_text = times.to_wire(checked_at)
         row = {
             "pk": keys.env_pk(environment_id),
             "sk": keys.OUTBOX,
             "kind": "outbox",
-            "checked_at": checked_at,
+            "checked_at": checked_at_text,
             "entry": json.dumps(dict(entry), sort_keys=True, default=str),
             "published": False,
         }
         what = f"store the pending health event of {environment_id!r}"
         condition = "attribute_not_exists(pk) OR checked_at < :t"
-        return self._put_if(what, row, condition, {":t": checked_at}) is None
+        return self._put_if(what, row, condition, {":t": checked_at_text}) is None
 
-    def mark_event_published(self, environment_id: str, checked_at: str) -> None:
+    def mark_event_published(self, environment_id: str, checked_at: datetime) -> None:
         """Mark the pending entry of ``checked_at`` published (a newer one stays pending)."""
         _conditional(
             f"mark the health event of {environment_id!r} published",
@@ -880,7 +889,7 @@ class DynamoDBStore:
             Key=self._item({"pk": keys.env_pk(environment_id), "sk": keys.OUTBOX}),
             UpdateExpression="SET published = :yes",
             ConditionExpression="checked_at = :t",
-            ExpressionAttributeValues=self._item({":yes": True, ":t": checked_at}),
+            ExpressionAttributeValues=self._item({":yes": True, ":t": times.to_wire(checked_at)}),
         )
 
     def pending_event(self, environment_id: str) -> OutboxEntry | None:
@@ -900,7 +909,7 @@ class DynamoDBStore:
         self,
         key_arn: str,
         policy: str,
-        event_time: str,
+        event_time: datetime,
         event_id: str,
         *,
         environment_id: str | None = None,
@@ -911,25 +920,27 @@ class DynamoDBStore:
         CloudTrail times have one-second resolution, so two PutKeyPolicy calls in the same
         second tie: the one delivered last becomes ``policy`` and every text of that second is
         kept in ``ties`` (by event id), so validation can let the key's live truth decide which
-        is current instead of the delivery order.
+        is current instead of the delivery order. The time is stored in the events' own form
+        (``times.wire_z``).
         """
         pk, sk = self._policy_key(key_arn, environment_id)
+        when = times.wire_z(event_time)
         row = {
             "pk": pk,
             "sk": sk,
             "kind": "key_policy",
             "key_arn": key_arn,
             "policy": policy,
-            "event_time": event_time,
+            "event_time": when,
             "event_id": event_id,
             "ties": {event_id: policy},
         }
         what = f"remember the key policy of {key_arn}"
         condition = "attribute_not_exists(pk) OR event_time < :t"
-        stored = self._put_if(what, row, condition, {":t": event_time})
+        stored = self._put_if(what, row, condition, {":t": when})
         if stored is None:
             return True
-        if stored.get("event_time") != event_time:
+        if stored.get("event_time") != when:
             return False  # a newer policy is stored
         tied = _conditional(
             what,
@@ -940,7 +951,7 @@ class DynamoDBStore:
             UpdateExpression="SET policy = :p, event_id = :id, ties.#id = :p",
             ConditionExpression="event_time = :t AND attribute_exists(ties)",
             ExpressionAttributeNames={"#id": event_id},
-            ExpressionAttributeValues=self._item({":p": policy, ":id": event_id, ":t": event_time}),
+            ExpressionAttributeValues=self._item({":p": policy, ":id": event_id, ":t": when}),
         )
         return tied is None
 

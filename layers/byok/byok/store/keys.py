@@ -39,10 +39,10 @@ nothing else (about 100 bytes each instead of every item of the table): the swee
 from __future__ import annotations
 
 import uuid
-from datetime import UTC
+from datetime import datetime
 from typing import Final
 
-from byok.times import parse_time
+from byok.times import sort_key
 
 __all__ = [
     "ATTENTION",
@@ -109,15 +109,14 @@ def policy_sk(key_arn: str) -> str:
     return f"{REMEMBERED_POLICY_PREFIX}{key_arn}"
 
 
-def time_key(value: str) -> str:
-    """A fixed-width UTC form of an ISO time, so string order is time order in DynamoDB.
-
-    ``...:24Z`` and ``...:24.5Z`` would compare the wrong way as given; both become
+def time_key(value: datetime | str) -> str:
+    """A fixed-width UTC form of a time (``times.sort_key``), so string order is time order in
+    DynamoDB: ``...:24Z`` and ``...:24.5Z`` would compare the wrong way as given; both become
     ``YYYY-MM-DDTHH:MM:SS.ffffffZ`` here.
     """
-    return parse_time(value).astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+    return sort_key(value)
 
 
-def audit_sk(recorded_at: str) -> str:
+def audit_sk(recorded_at: datetime | str) -> str:
     """``<time_key>#<uuid>``: time order, and two records in the same microsecond never collide."""
     return f"{time_key(recorded_at)}#{uuid.uuid4()}"

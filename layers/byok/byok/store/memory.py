@@ -14,8 +14,10 @@ import json
 import threading
 from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
+from datetime import datetime
 from typing import Any
 
+from byok import times
 from byok.errors import InputError
 from byok.health import HealthFlag
 from byok.identifiers import partition_for
@@ -47,10 +49,10 @@ class _Meta:
     """The ``META`` item: the environment and its writes-paused state."""
 
     environment: Environment
-    registered_at: str
+    registered_at: datetime
     writes_paused: bool | None = None
     writes_paused_reason: str | None = None
-    writes_paused_changed_at: str | None = None
+    writes_paused_changed_at: datetime | None = None
 
 
 @dataclass
@@ -105,7 +107,7 @@ class MemoryStore:
                     cluster_owner=cluster.environment_id if cluster else None,
                     bucket_owner=bucket.environment_id if bucket else None,
                 )
-            self._partition(env.environment_id).meta = _Meta(env, base.now_iso())
+            self._partition(env.environment_id).meta = _Meta(env, times.now())
             for purpose in (Purpose.S3, Purpose.AURORA):
                 arn = env.key_arn(purpose)
                 self._keys[arn] = KeyClaim(arn, purpose, env.environment_id)
@@ -245,28 +247,25 @@ class MemoryStore:
         with self._lock:
             return self._partition(environment_id).flag
 
-    def put_flag(self, flag: HealthFlag, previous_checked_at: str | None = None) -> None:
+    def put_flag(self, flag: HealthFlag, previous_checked_at: datetime | None = None) -> None:
         self.commit_flag(flag, previous_checked_at)
 
     def commit_flag(
         self,
         flag: HealthFlag,
-        previous_checked_at: str | None = None,
+        previous_checked_at: datetime | None = None,
         change: FlagChange | None = None,
         *,
         expect_previous: bool = False,
     ) -> None:
+        previous = times.parse_optional_time(previous_checked_at, "previous_checked_at")
         stored_copy = HealthFlag.from_dict(_copy(flag.to_row()))
         with self._lock:
             slot = self._partition(flag.environment_id)
             current = slot.flag
-            if current is not None and keys.time_key(current.checked_at) >= keys.time_key(
-                flag.checked_at
-            ):
+            if current is not None and current.checked_at >= flag.checked_at:
                 raise base.stale_flag(flag, current)
-            if expect_previous and (current.checked_at if current else None) != (
-                previous_checked_at
-            ):
+            if expect_previous and (current.checked_at if current else None) != previous:
                 raise base.flag_moved(flag, current)
             slot.flag = stored_copy
             if change is not None:
@@ -289,9 +288,9 @@ class MemoryStore:
         self,
         environment_id: str,
         record: AuditRecord | Mapping[str, Any],
-        at: str | None = None,
+        at: datetime | None = None,
     ) -> AuditEntry:
-        recorded_at = at or base.now_iso()
+        recorded_at = times.parse_time(at, "at") if at else times.now()
         body = _copy(dict(record) if isinstance(record, Mapping) else record.to_body())
         entry = AuditEntry(environment_id, keys.audit_sk(recorded_at), recorded_at, body)
         with self._lock:
@@ -316,7 +315,7 @@ class MemoryStore:
         environment_id: str,
         once_key: str,
         record: Mapping[str, Any],
-        now: str | None = None,
+        now: datetime | None = None,
         *,
         follow_up: bool = False,
     ) -> bool:
@@ -327,7 +326,7 @@ class MemoryStore:
             if held is not None and (held.done or held.claimed_at >= stale):
                 return False
             slot.once[once_key] = OnceMarker(
-                environment_id, once_key, _copy(dict(record)), base.now_iso()
+                environment_id, once_key, _copy(dict(record)), times.now()
             )
             if follow_up:
                 slot.follow_ups.add(once_key)
@@ -373,21 +372,24 @@ class MemoryStore:
         with self._lock:
             return bool(self._registered(environment_id).writes_paused)
 
-    def set_writes_paused(self, environment_id: str, paused: bool, reason: str, at: str) -> bool:
+    def set_writes_paused(
+        self, environment_id: str, paused: bool, reason: str, at: datetime
+    ) -> bool:
         with self._lock:
             reg = self._registered(environment_id)
             if reg.writes_paused is paused:
                 return False
             reg.writes_paused = paused
             reg.writes_paused_reason = reason
-            reg.writes_paused_changed_at = at
+            reg.writes_paused_changed_at = times.parse_time(at, "at")
             return True
 
     # ---- outbox of health-changed events --------------------------------------------------
 
     def put_pending_event(
-        self, environment_id: str, checked_at: str, entry: Mapping[str, Any]
+        self, environment_id: str, checked_at: datetime, entry: Mapping[str, Any]
     ) -> bool:
+        checked_at = times.parse_time(checked_at, "checked_at")
         with self._lock:
             slot = self._partition(environment_id)
             if slot.outbox is not None and not slot.outbox.checked_at < checked_at:
@@ -395,7 +397,8 @@ class MemoryStore:
             slot.outbox = OutboxEntry(environment_id, checked_at, _copy(dict(entry)), False)
             return True
 
-    def mark_event_published(self, environment_id: str, checked_at: str) -> None:
+    def mark_event_published(self, environment_id: str, checked_at: datetime) -> None:
+        checked_at = times.parse_time(checked_at, "checked_at")
         with self._lock:
             slot = self._partition(environment_id)
             if slot.outbox is not None and slot.outbox.checked_at == checked_at:
@@ -418,11 +421,12 @@ class MemoryStore:
         self,
         key_arn: str,
         policy: str,
-        event_time: str,
+        event_time: datetime,
         event_id: str,
         *,
         environment_id: str | None = None,
     ) -> bool:
+        event_time = times.parse_time(event_time, "event_time")
         with self._lock:
             policies = self._policies_of(environment_id)
             current = policies.get(key_arn)

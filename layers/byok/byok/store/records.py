@@ -11,11 +11,14 @@ from __future__ import annotations
 
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
+from datetime import datetime
 from enum import StrEnum
 from typing import Any, ClassVar
 
+from byok.errors import InputError
 from byok.health import HealthFlag
 from byok.models import Environment, HealthStatus, Purpose
+from byok.times import parse_optional_time, parse_time, to_wire, to_wire_optional, wire_z
 
 __all__ = [
     "AuditEntry",
@@ -73,9 +76,12 @@ class OnceMarker:
     environment_id: str
     once_key: str
     record: Mapping[str, Any]
-    claimed_at: str
+    claimed_at: datetime
     #: completed; an uncompleted claim older than the lease may be taken again
     done: bool = False
+
+    def __post_init__(self) -> None:
+        _parse_times(self, "claimed_at")
 
 
 @dataclass(frozen=True, slots=True)
@@ -88,9 +94,12 @@ class OutboxEntry:
     """
 
     environment_id: str
-    checked_at: str
+    checked_at: datetime
     entry: Mapping[str, Any]
     published: bool = False
+
+    def __post_init__(self) -> None:
+        _parse_times(self, "checked_at")
 
 
 @dataclass(frozen=True, slots=True)
@@ -116,11 +125,14 @@ class RememberedPolicy:
 
     key_arn: str
     policy: str
-    event_time: str
+    event_time: datetime
     event_id: str
     #: every policy text seen in that same second, by event id (CloudTrail times have one-second
     #: resolution, so two edits may tie: which is current is for live evidence to decide)
     ties: Mapping[str, str] = field(default_factory=dict)
+
+    def __post_init__(self) -> None:
+        _parse_times(self, "event_time")
 
     @property
     def alternatives(self) -> tuple[str, ...]:
@@ -129,7 +141,7 @@ class RememberedPolicy:
 
     @property
     def source(self) -> str:
-        return f"PutKeyPolicy event {self.event_id} at {self.event_time}"
+        return f"PutKeyPolicy event {self.event_id} at {wire_z(self.event_time)}"
 
 
 @dataclass(frozen=True, slots=True)
@@ -231,10 +243,13 @@ class HealthChangedRecord:
     status: HealthStatus
     previous_status: HealthStatus | None = None
     reasons: tuple[str, ...] = ()
-    checked_at: str | None = None
+    checked_at: datetime | None = None
     trigger: Mapping[str, Any] | None = None
     #: the checks that did not pass, as ``CheckResult.to_dict`` gives them
     checks: tuple[Mapping[str, Any], ...] = ()
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "checked_at", parse_optional_time(self.checked_at, "checked_at"))
 
     def to_body(self) -> dict[str, Any]:
         return {
@@ -242,7 +257,7 @@ class HealthChangedRecord:
             "previous_status": self.previous_status.value if self.previous_status else None,
             "status": self.status.value,
             "reasons": list(self.reasons),
-            "checked_at": self.checked_at,
+            "checked_at": to_wire_optional(self.checked_at),
             "trigger": dict(self.trigger) if self.trigger is not None else None,
             "checks": [dict(c) for c in self.checks],
         }
@@ -318,7 +333,7 @@ def audit_record(body: Mapping[str, Any]) -> AuditRecord | None:
     try:
         kind = AuditKind(body.get("type"))
         return _RECORD_TYPES[kind].from_body(body)
-    except (KeyError, ValueError, TypeError):
+    except (KeyError, ValueError, TypeError, InputError):
         return None
 
 
@@ -332,8 +347,11 @@ class AuditEntry(Mapping[str, Any]):
 
     environment_id: str
     sk: str
-    recorded_at: str
+    recorded_at: datetime
     body: Mapping[str, Any] = field(default_factory=dict)
+
+    def __post_init__(self) -> None:
+        _parse_times(self, "recorded_at")
 
     @property
     def kind(self) -> AuditKind | None:
@@ -351,7 +369,7 @@ class AuditEntry(Mapping[str, Any]):
             **self.body,
             "environment_id": self.environment_id,
             "sk": self.sk,
-            "recorded_at": self.recorded_at,
+            "recorded_at": to_wire(self.recorded_at),
         }
 
     def __getitem__(self, name: str) -> Any:
@@ -362,3 +380,9 @@ class AuditEntry(Mapping[str, Any]):
 
     def __len__(self) -> int:
         return len(self.to_dict())
+
+
+def _parse_times(record: object, *names: str) -> None:
+    """Records hold aware UTC datetimes; a store row's text is parsed once, here."""
+    for name in names:
+        object.__setattr__(record, name, parse_time(getattr(record, name), name))

@@ -19,7 +19,7 @@ from byok.models import (
     ValidationReport,
 )
 from byok.reasons import ReasonCode
-from byok.times import parse_time, to_wire
+from byok.times import parse_time
 from byok.validation import (  # noqa: F401  (registration)
     checks_key,
     checks_policy,
@@ -53,7 +53,7 @@ def validate(
                 results.extend(check.run(ctx, purpose))
     return ValidationReport(
         environment_id=env.environment_id,
-        checked_at=to_wire(now),
+        checked_at=now,
         checks=tuple(results),
         trigger=trigger,
     )

@@ -17,6 +17,7 @@ from typing import Any, ClassVar, Final
 from byok.errors import InputError
 from byok.models import CheckResult, CheckStatus, Environment, HealthStatus, Purpose, Trigger
 from byok.reasons import ReasonCode, get_reason
+from byok.times import wire_z
 from byok.validation.facts import FactError, Facts, KeyFacts
 
 __all__ = [
@@ -58,7 +59,7 @@ class CheckContext:
     def key(self, purpose: Purpose) -> KeyFacts:
         return self.facts.keys.get(purpose) or KeyFacts(purpose, self.env.key_arn(purpose))
 
-    def event_deletion_date(self, key_arn: str) -> str | None:
+    def event_deletion_date(self, key_arn: str) -> datetime | None:
         """The deletion date a ScheduleKeyDeletion event carried for this key, if any."""
         t = self.trigger
         if t is None or t.key_arn != key_arn or t.event_name != "ScheduleKeyDeletion":
@@ -129,7 +130,7 @@ class Check(ABC):
             date = ctx.event_deletion_date(ctx.env.key_arn(purpose))
             if date:
                 evidence.update(
-                    deletion_date=date, deletion_date_source="ScheduleKeyDeletion event"
+                    deletion_date=wire_z(date), deletion_date_source="ScheduleKeyDeletion event"
                 )
         return CheckResult(
             self.id,
