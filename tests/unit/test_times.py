@@ -70,13 +70,6 @@ def test_cloudtrail_display_dates() -> None:
 _TIME_TEXT = re.compile(
     r"fromisoformat|strptime|fromtimestamp|\.isoformat\(|strftime|\.replace\(\"\+00:00\""
 )
-#: modules still writing times by hand (the store and service side of the one-time-type change)
-_NOT_YET = {
-    "service.py",
-    "remediation/executor.py",
-    "store/base.py",
-    "store/keys.py",
-}
 
 
 def test_no_other_module_parses_or_formats_times() -> None:
@@ -87,7 +80,7 @@ def test_no_other_module_parses_or_formats_times() -> None:
     offenders = [
         name
         for path in PACKAGE.rglob("*.py")
-        if (name := str(path.relative_to(PACKAGE))) not in {"times.py", *_NOT_YET}
+        if (name := str(path.relative_to(PACKAGE))) != "times.py"
         and _TIME_TEXT.search(path.read_text())
     ]
     assert offenders == []
