@@ -20,6 +20,7 @@ import os
 import sys
 from collections.abc import Callable
 from dataclasses import fields, is_dataclass
+from datetime import datetime
 from enum import Enum
 from typing import Any
 
@@ -27,6 +28,7 @@ from byok.errors import ByokError, InputError
 from byok.identifiers import RoleArn, validate_environment_id, validate_table_name
 from byok.models import Environment, HealthStatus
 from byok.registration import check_platform_role
+from byok.times import to_wire
 
 DEFAULT_ENVIRONMENTS_TABLE = "byok-environments"
 DEFAULT_AUDIT_TABLE = "byok-audit"
@@ -399,6 +401,8 @@ def _jsonable(value: Any) -> Any:
         return {f.name: _jsonable(getattr(value, f.name)) for f in fields(value)}
     if isinstance(value, Enum):
         return value.value
+    if isinstance(value, datetime):
+        return to_wire(value)
     if isinstance(value, dict):
         return {str(k): _jsonable(v) for k, v in value.items()}
     if isinstance(value, list | tuple | set | frozenset):
