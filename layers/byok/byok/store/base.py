@@ -163,7 +163,7 @@ class Storage(Protocol):
     def end_follow_up(self, environment_id: str, once_key: str) -> None:
         """The step claimed with ``follow_up`` needs no more visits (a no-op if unclaimed)."""
 
-    def end_recovery(self, environment_id: str, checked_at: str) -> None:
+    def end_recovery(self, environment_id: str, checked_at: datetime) -> None:
         """The recovery checked at ``checked_at`` had its plan replayed: it leaves the attention
         index (a newer recovery's marker stays)."""
 

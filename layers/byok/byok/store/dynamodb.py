@@ -786,7 +786,7 @@ class DynamoDBStore:
             ExpressionAttributeNames={"#a": keys.ATTENTION},
         )
 
-    def end_recovery(self, environment_id: str, checked_at: str) -> None:
+    def end_recovery(self, environment_id: str, checked_at: datetime) -> None:
         """Delete the recovery marker of the change checked at ``checked_at`` (a newer
         recovery's marker, or none, is left alone)."""
         _conditional(
@@ -796,7 +796,7 @@ class DynamoDBStore:
             TableName=self.environments_table,
             Key=self._item({"pk": keys.env_pk(environment_id), "sk": keys.RECOVERY}),
             ConditionExpression="checked_at = :t",
-            ExpressionAttributeValues=self._item({":t": checked_at}),
+            ExpressionAttributeValues=self._item({":t": times.to_wire(checked_at)}),
         )
 
     def needing_attention(self) -> list[str]:
@@ -1013,7 +1013,7 @@ def _policy(row: Mapping[str, Any]) -> RememberedPolicy:
 def _recovery(row: Mapping[str, Any] | None) -> RecoveryMarker | None:
     if not row:
         return None
-    return RecoveryMarker(str(row["checked_at"]), HealthStatus(row["previous_status"]))
+    return RecoveryMarker(row["checked_at"], HealthStatus(row["previous_status"]))
 
 
 def _flag(row: Mapping[str, Any]) -> HealthFlag:

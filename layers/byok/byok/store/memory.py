@@ -343,7 +343,8 @@ class MemoryStore:
         with self._lock:
             self._partition(environment_id).follow_ups.discard(once_key)
 
-    def end_recovery(self, environment_id: str, checked_at: str) -> None:
+    def end_recovery(self, environment_id: str, checked_at: datetime) -> None:
+        checked_at = times.parse_time(checked_at, "checked_at")
         with self._lock:
             slot = self._partition(environment_id)
             if slot.recovery is not None and slot.recovery.checked_at == checked_at:

@@ -167,8 +167,11 @@ class RecoveryMarker:
     recovery are never lost with a lost health event, though healthy environments are not
     visited."""
 
-    checked_at: str
+    checked_at: datetime
     previous_status: HealthStatus
+
+    def __post_init__(self) -> None:
+        _parse_times(self, "checked_at")
 
 
 # ---- audit records ---------------------------------------------------------------------------
