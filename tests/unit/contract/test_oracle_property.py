@@ -232,7 +232,10 @@ CALLER_KEYS = frozenset(
 )
 #: every value the universe tries per free key (None = absent); more than any policy names
 POOLS: dict[str, list[Any]] = {
-    "kms:viaservice": [None, VIA_S3, VIA_RDS, "s3.us-east-1.amazonaws.com", "oracle"],
+    # case variants too: StringNotEquals and StringEqualsIgnoreCase on one service both hold
+    # for its upper-case spelling (the soak found a policy only that spelling opens)
+    "kms:viaservice": [None, VIA_S3, VIA_RDS, VIA_S3.upper(), VIA_RDS.upper(),
+                       "s3.us-east-1.amazonaws.com", "oracle"],
     "kms:grantisforawsresource": [None, "true", "false"],
     "aws:securetransport": [None, "true", "false"],
     # case variants: StringEqualsIgnoreCase "red" and StringNotEquals "red" both hold for "RED"
@@ -371,7 +374,7 @@ def oracle(purpose: str, document: dict[str, Any]) -> dict[str, str]:
     )
     crypto = tuple(a for a in DIRECT_FORBIDDEN if not a.startswith(("kms:Put", "kms:Sched",
                                                                      "kms:Disable")))  # fmt: skip
-    others = [v for v in POOLS["kms:viaservice"] if v is not None and v != via]
+    others = [v for v in POOLS["kms:viaservice"] if v is not None and v.lower() != via]
 
     def exists(parties_: set[str], actions: tuple[str, ...], **pins: list[Any]) -> bool:
         named = {k.replace("_", ":", 1).lower(): v for k, v in pins.items()}
