@@ -245,20 +245,19 @@ def count_operator_problems(metrics: _Metrics, logger: _Logger, outcomes: list[A
     call this; it returns how many outcomes had a problem of either kind."""
     from byok.reasons import ReasonCode
 
-    denied = configuration = flagged = 0
+    counts = dict.fromkeys(OPERATOR_METRICS, 0)
+    flagged = 0
     for outcome in outcomes:
         if not isinstance(outcome, dict):
             continue
         role = ReasonCode.PLATFORM_ROLE_DENIES in (outcome.get("reasons") or ())
         setup = bool(outcome.get("operator_reasons"))
-        denied, configuration, flagged = (
-            denied + role,
-            configuration + setup,
-            flagged + (role or setup),
-        )
-        if role or setup:
-            logger.error("platform configuration problem (operator)", extra={"outcome": outcome})
-    counts = {OPERATOR_METRIC: denied, CONFIGURATION_METRIC: configuration}
+        if not (role or setup):
+            continue
+        counts[OPERATOR_METRIC] += role
+        counts[CONFIGURATION_METRIC] += setup
+        flagged += 1
+        logger.error("platform configuration problem (operator)", extra={"outcome": outcome})
     add_counts(metrics, {name: n for name, n in counts.items() if n})
     return flagged
 
