@@ -15,6 +15,8 @@ the date they were taken). The model of a day, per environment:
 - with adaptive probing (``full_validation`` in the JSON) the canary and rotation reads run once
   per ``--canary-max-age-minutes`` (default 60), the other validations are light; without it
   every validation is full;
+- the sweep's marker (at most one queued sweep validation per environment): ``marker_writes``
+  conditional UpdateItems of the flag item per sweep, one write unit per KB of the flag each;
 - DynamoDB units from the item sizes measured on the emulator (strongly consistent reads: one
   unit per 4 KB of a request's items; writes: one unit per 1 KB of the item).
 """
@@ -120,6 +122,11 @@ def day_cost(figures: Mapping[str, Any], args: argparse.Namespace, *, adaptive: 
         "registry_bytes_per_environment", 2048
     )
     out["DynamoDB"] += ENVIRONMENTS * per_day * listing_bytes / 4096 * PRICES["dynamodb_rru"]
+    # the sweep's marker: one conditional UpdateItem of the flag item per environment per sweep
+    # (charged by the item's size whether or not its condition holds)
+    markers = figures.get("marker_writes", 0) / max(1, figures.get("environments", 1))
+    flag_wru = max(1, math.ceil(common["flag_bytes"] / 1024))
+    out["DynamoDB"] += ENVIRONMENTS * per_day * markers * flag_wru * PRICES["dynamodb_wru"]
     sqs_requests = ENVIRONMENTS * per_day * 3 / BATCH  # send, receive, delete in batches of 10
     out["SQS"] = sqs_requests * PRICES["sqs_request"]
     invocations = ENVIRONMENTS * per_day / BATCH

@@ -293,6 +293,9 @@ def _sweep_figures(calls: Mapping[tuple[str, str], int], n: int) -> dict[str, An
         "scan_pages": listing,
         "send_batches": calls.get(("sqs", "SendMessageBatch"), 0),
         "send_batches_max": math.ceil(n / 10),
+        # one conditional UpdateItem per environment that has a flag: the sweep's marker (at
+        # most one queued sweep validation per environment)
+        "marker_writes": calls.get(("dynamodb", "UpdateItem"), 0),
         "sweep_requests": {f"{s}.{o}": v for (s, o), v in sorted(calls.items())},
     }
 

@@ -10,8 +10,9 @@ is not cross-account, Aurora has no probe): the remembered policy stands until t
 ``byok.sweep_continuation.sweep_start`` accepts only the schedule's "Scheduled Event" or the
 sweep's own continuation (anything else: a structured error, ``InvalidEvents``, nothing
 enqueued), then ``byok.sweep_continuation.sweep_invocation`` does the work (the sparse
-``environments`` index, page by page, full batches of 10, a fresh schedule trigger carrying
-nothing of the event but its validated id); an invocation that nears its timeout invokes itself
+``environments`` index, page by page, each environment marked queued first and held back while
+its previous sweep message is unhandled, full batches of 10, a schedule trigger carrying nothing of
+the event but its validated id and time); an invocation that nears its timeout invokes itself
 with where it stopped, so a sweep of any size never depends on one invocation's timeout. A
 ``TransientError`` is raised (Lambda retries, then the failure destination keeps the event).
 """
@@ -59,7 +60,9 @@ def handler(event: Mapping[str, Any], context: LambdaContext) -> dict[str, Any]:
         )
     except ByokError as exc:  # retryable: raised again (Lambda retries, then the DLQ)
         return support.FAILED_SWEEP.handle(exc, logger, metrics, event_id=event_id)
-    support.add_counts(metrics, {"SweepEnqueued": progress.sent})
+    support.add_counts(metrics, {"SweepEnqueued": progress.sent, "SweepHeldBack": progress.held})
     status = "continued" if progress.after is not None else "ok"
-    logger.info("sweep done", extra={"enqueued": progress.sent, "status": status})
+    logger.info(
+        "sweep done", extra={"enqueued": progress.sent, "held": progress.held, "status": status}
+    )
     return {"status": status, "event_id": event_id, "enqueued": progress.sent}

@@ -211,10 +211,15 @@ def test_the_sweep_lists_the_sparse_index_not_the_table(world):
     deps = world.deps("sweep")
     calls = []
     deps.store.client.meta.events.register(
-        "before-parameter-build.dynamodb.*", lambda params, **_: calls.append(params), unique_id="c"
+        "before-parameter-build.dynamodb.*",
+        lambda params, model, **_: calls.append((model.name, params)),
+        unique_id="c",
     )
     assert run_sweep(deps) == 4
-    assert [p.get("IndexName") for p in calls] == ["environments"]
+    reads = [(name, p.get("IndexName")) for name, p in calls if name != "UpdateItem"]
+    assert reads == [("Scan", "environments")]
+    # the writes are the markers on the flag items, one per environment (only acme has a flag)
+    assert [p["Key"]["sk"]["S"] for name, p in calls if name == "UpdateItem"] == ["HEALTH"] * 4
 
 
 def test_continuation_events_are_checked_like_any_input():

@@ -509,3 +509,91 @@ def test_policies_of_the_same_cloudtrail_second_are_all_remembered(store: Storag
     assert not store.remember_policy(arn, '{"v": "old"}', "2026-11-25T10:00:00Z", "e0")
     assert store.remember_policy(arn, '{"v": "new"}', "2026-11-25T10:00:02Z", "e3")
     assert store.recall_policy(arn).alternatives == ()
+
+
+# ---- sweep markers (at most one queued sweep validation per environment) ------------------
+
+T0 = parse_time("2026-11-25T04:00:00+00:00")
+
+
+def _minutes(n: int) -> Any:
+    from datetime import timedelta
+
+    return T0 + timedelta(minutes=n)
+
+
+def _flagged(store: Storage) -> None:
+    store.register(env())
+    store.commit_flag(flag("2026-11-25T03:59:00+00:00"), None, expect_previous=True)
+
+
+def test_a_queued_environment_is_held_back_until_its_message_is_handled(store: Storage) -> None:
+    _flagged(store)
+    long_ago = _minutes(-60)
+    assert store.mark_queued("acme-prod", T0, long_ago) is True
+    assert store.get_flag("acme-prod").queued_at == T0  # type: ignore[union-attr]
+    assert store.mark_queued("acme-prod", _minutes(5), long_ago) is False  # still queued
+    assert store.mark_queued("acme-prod", T0, long_ago) is True  # the same sweep, retried
+    # the validation of T0's message carries the marker forward and notes T0 handled
+    read = store.get_flag("acme-prod")
+    assert read is not None
+    handled = replace(read, checked_at=_minutes(6), swept_at=T0)
+    store.commit_flag(handled, read.checked_at, expect_previous=True)
+    assert store.mark_queued("acme-prod", _minutes(10), long_ago) is True
+    assert store.get_flag("acme-prod").queued_at == _minutes(10)  # type: ignore[union-attr]
+
+
+def test_a_marker_older_than_the_requeue_age_counts_as_lost(store: Storage) -> None:
+    _flagged(store)
+    assert store.mark_queued("acme-prod", T0, _minutes(-60))
+    assert not store.mark_queued("acme-prod", _minutes(30), _minutes(-30))
+    assert store.mark_queued("acme-prod", _minutes(61), _minutes(1))  # T0 < 61 - 60 minutes
+
+
+def test_an_environment_never_validated_is_sent_unmarked(store: Storage) -> None:
+    store.register(env())
+    assert store.mark_queued("acme-prod", T0, _minutes(-60))
+    assert store.mark_queued("acme-prod", _minutes(5), _minutes(-55))
+    assert store.get_flag("acme-prod") is None  # no half-written flag row
+    assert store.mark_queued("nobody", T0, _minutes(-60))  # not registered: nothing written
+    assert store.get_flag("nobody") is None
+
+
+def test_a_marker_taken_back_frees_the_next_sweep_and_only_its_own(store: Storage) -> None:
+    _flagged(store)
+    assert store.mark_queued("acme-prod", T0, _minutes(-60))
+    store.unmark_queued("acme-prod", _minutes(5))  # another sweep's: left alone
+    assert store.get_flag("acme-prod").queued_at == T0  # type: ignore[union-attr]
+    store.unmark_queued("acme-prod", T0)
+    assert store.get_flag("acme-prod").queued_at is None  # type: ignore[union-attr]
+    assert store.mark_queued("acme-prod", _minutes(5), _minutes(-55))
+
+
+def test_a_flag_write_never_erases_a_marker_set_after_its_read(store: Storage) -> None:
+    from byok.errors import FlagMovedError
+
+    _flagged(store)
+    read = store.get_flag("acme-prod")
+    assert read is not None and read.queued_at is None
+    assert store.mark_queued("acme-prod", T0, _minutes(-60))  # between read and write
+    with pytest.raises(FlagMovedError) as moved:
+        store.commit_flag(
+            replace(read, checked_at=_minutes(1)), read.checked_at, expect_previous=True
+        )
+    stored = moved.value.stored
+    assert isinstance(stored, type(read)) and stored.queued_at == T0
+    again = replace(stored, checked_at=_minutes(1))  # decided again: the marker carried forward
+    store.commit_flag(again, stored.checked_at, expect_previous=True)
+    assert store.get_flag("acme-prod").queued_at == T0  # type: ignore[union-attr]
+    assert not store.mark_queued("acme-prod", _minutes(5), _minutes(-55))
+
+
+def test_note_swept_frees_the_marker_and_never_moves_back(store: Storage) -> None:
+    _flagged(store)
+    assert store.mark_queued("acme-prod", T0, _minutes(-60))
+    store.note_swept("acme-prod", T0)
+    store.note_swept("acme-prod", _minutes(-5))  # older: ignored
+    assert store.get_flag("acme-prod").swept_at == T0  # type: ignore[union-attr]
+    assert store.mark_queued("acme-prod", _minutes(5), _minutes(-55))
+    store.note_swept("nobody", T0)  # no flag: nothing written
+    assert store.get_flag("nobody") is None

@@ -121,12 +121,18 @@ class HealthFlag:
     #: digest of both keys' metadata at the last validation; never part of "changed"
     probed_at: datetime | None = None
     key_fingerprint: str | None = None
+    #: sweep bookkeeping (docs/validation.md, "One queued validation per environment"): the
+    #: sweep time of the newest sweep message enqueued for the environment (the sweep writes
+    #: it; a validation carries it forward) and of the newest one a validation handled; an
+    #: environment whose queued message is not handled yet gets no second one. Never "changed"
+    queued_at: datetime | None = None
+    swept_at: datetime | None = None
 
     def __post_init__(self) -> None:
         # aware UTC datetimes only (ISO text given here is parsed once, bad text refused)
         for name in ("since", "checked_at"):
             object.__setattr__(self, name, parse_time(getattr(self, name), name))
-        for name in ("first_transient_at", "changed_at", "probed_at"):
+        for name in ("first_transient_at", "changed_at", "probed_at", "queued_at", "swept_at"):
             object.__setattr__(self, name, parse_optional_time(getattr(self, name), name))
 
     @property
@@ -156,8 +162,8 @@ class HealthFlag:
         }
 
     def to_row(self) -> dict[str, Any]:
-        """``to_dict`` plus the probing bookkeeping, for the store (``from_dict`` reads both):
-        the operator's view and the events leave it out."""
+        """``to_dict`` plus the probing and sweep bookkeeping, for the store (``from_dict`` reads
+        both): the operator's view and the events leave it out."""
         return {
             **self.to_dict(),
             **{
@@ -165,6 +171,8 @@ class HealthFlag:
                 for name, value in (
                     ("probed_at", to_wire_optional(self.probed_at)),
                     ("key_fingerprint", self.key_fingerprint),
+                    ("queued_at", to_wire_optional(self.queued_at)),
+                    ("swept_at", to_wire_optional(self.swept_at)),
                 )
                 if value is not None
             },
@@ -184,7 +192,7 @@ class HealthFlag:
         for name in ("environment_id", "since", "checked_at"):
             if not isinstance(data.get(name), str) or not data[name]:
                 raise InputError(f"{name}: required string, got {data.get(name)!r}")
-        for name in ("changed_at", "first_transient_at", "probed_at"):
+        for name in ("changed_at", "first_transient_at", "probed_at", "queued_at", "swept_at"):
             if data.get(name) is not None and not isinstance(data[name], str):
                 raise InputError(f"{name}: expected a time string, got {data[name]!r}")
         fingerprint = data.get("key_fingerprint")
@@ -206,6 +214,8 @@ class HealthFlag:
             changed_at=data.get("changed_at"),
             probed_at=data.get("probed_at"),
             key_fingerprint=fingerprint,
+            queued_at=data.get("queued_at"),
+            swept_at=data.get("swept_at"),
         )
 
 

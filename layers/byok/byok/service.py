@@ -17,8 +17,9 @@ import os
 import uuid
 from collections import deque
 from collections.abc import Callable, Mapping
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field, replace
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import TYPE_CHECKING, Any, Final
 
 from byok.errors import (
@@ -49,7 +50,7 @@ from byok.probing import (
     needs_full_after_metadata,
 )
 from byok.store.records import FlagChange, HealthChangedRecord, OutboxEntry, RememberedPolicy
-from byok.times import to_wire
+from byok.times import millis, to_wire
 from byok.validation import Facts, validate
 
 if TYPE_CHECKING:  # boto3 is imported lazily: cold start matters on the event-to-flag path
@@ -86,6 +87,9 @@ _SQS_BATCH: Final = 10
 _DECIDE_ATTEMPTS: Final = 5
 #: seconds of invocation time a sweep keeps in hand before it hands over to a continuation
 SWEEP_MARGIN_S: Final = 15.0
+#: ``SWEEP_REQUEUE_AFTER_MINUTES`` by default: the canary's default maximum age, far beyond a
+#: healthy queue's wait, short enough that a marker whose message was lost costs one hour
+DEFAULT_SWEEP_REQUEUE_AFTER: Final = timedelta(minutes=60)
 
 #: gather(env, platform, *, platform_role_arn, trigger, canary_prefix, known_policies, limiter,
 #: full) -> Facts (``byok.aws.gather.gather_facts``)
@@ -101,9 +105,17 @@ class ServiceSettings:
     validate_queue_url: str | None = None
     canary_prefix: str = DEFAULT_CANARY_PREFIX
     health: HealthSettings = field(default_factory=HealthSettings)
+    #: how long a sweep's queued message holds back the next sweeps' for the same environment
+    #: before it counts as lost (``SWEEP_REQUEUE_AFTER_MINUTES``; docs/validation.md)
+    sweep_requeue_after: timedelta = DEFAULT_SWEEP_REQUEUE_AFTER
 
     def __post_init__(self) -> None:
         RoleArn.parse(self.platform_role_arn, "PLATFORM_ROLE_ARN")
+        if self.sweep_requeue_after < timedelta(minutes=1):
+            raise InputError(
+                f"SWEEP_REQUEUE_AFTER_MINUTES: expected at least 1 minute, "
+                f"got {self.sweep_requeue_after}"
+            )
         if not self.canary_prefix or self.canary_prefix.startswith("/"):
             raise InputError(
                 f"CANARY_PREFIX: expected a relative key prefix such as "
@@ -159,6 +171,7 @@ class Deps:
             validate_queue_url=env.get("VALIDATE_QUEUE_URL") or None,
             canary_prefix=env.get("CANARY_PREFIX") or DEFAULT_CANARY_PREFIX,
             health=HealthSettings.from_env(env),
+            sweep_requeue_after=_requeue_after(env.get("SWEEP_REQUEUE_AFTER_MINUTES")),
         )
         session = default_session()
         from byok.aws.errors import client_config
@@ -283,7 +296,15 @@ def validate_environment(
         probed_at = report.checked_at if probed else (previous.probed_at if previous else None)
         transition = replace(
             transition,
-            flag=replace(transition.flag, probed_at=probed_at, key_fingerprint=fingerprint),
+            flag=replace(
+                transition.flag,
+                probed_at=probed_at,
+                key_fingerprint=fingerprint,
+                # sweep bookkeeping rides on the flag too: the stored marker carried forward
+                # (the write requires it unchanged), this message noted as handled
+                queued_at=previous.queued_at if previous else None,
+                swept_at=_swept(previous, trigger, now),
+            ),
         )
         outcome, entry, change = _change(env, trigger, report, transition, deps)
         try:
@@ -308,6 +329,9 @@ def validate_environment(
             logger.info(
                 "stale validation dropped", extra={"environment_id": env_id, "why": str(exc)}
             )
+            handled = _swept(None, trigger, now)
+            if handled is not None:  # the sweep's marker must not wait for this message
+                _note_swept(deps, env.environment_id, handled)
             published = _publish_pending(env.environment_id, deps)
             return replace(outcome, stale=True, changed=False, published=published)
     else:
@@ -413,7 +437,9 @@ def schedule_trigger(now: datetime, event_id: str | None = None) -> Trigger:
         account=None,
         region=None,
         event_name="Scheduled Sweep",
-        event_time=now,
+        # whole milliseconds: the messages carry it as wire_z text, and the sweep's marker
+        # must equal what a validation reads back (mark_queued, swept_at)
+        event_time=millis(now),
         event_id=event_id or str(uuid.uuid4()),
     )
 
@@ -425,6 +451,8 @@ class SweepProgress:
     sent: int
     batches: int
     after: dict[str, str] | None
+    #: environments whose previous sweep message is still queued (not sent again)
+    held: int = 0
 
 
 def run_sweep(deps: Deps, trigger: Trigger | None = None) -> int:
@@ -442,36 +470,127 @@ def sweep_from(
 ) -> SweepProgress:
     """Enqueue validations from ``after`` on, in full batches of 10, until done or out of time.
 
-    The listing is the sparse ``environments`` index, page by page; messages go out in batches
-    of exactly 10 (the last one of the whole sweep excepted), so a sweep of N environments makes
-    ceil(N/10) SendMessageBatch calls however it is split. When ``time_left()`` (seconds) falls
-    under ``SWEEP_MARGIN_S`` with work left, it stops after a batch and returns the index key of
-    the last environment sent: the next invocation continues right after it, so no sweep depends
-    on one invocation's timeout.
+    The listing is the sparse ``environments`` index, page by page. Each environment is first
+    marked queued by this sweep (``Storage.mark_queued``, one conditional write, ten at a
+    time): one whose previous sweep message is still queued is held back, so a backlog never
+    holds two sweep validations of one environment (docs/validation.md, "One queued
+    validation per environment"). Messages go out in batches of exactly 10 (the last one of the
+    whole sweep excepted): at most ceil(N/10) SendMessageBatch calls however the sweep is split.
+    When ``time_left()`` (seconds) falls under ``SWEEP_MARGIN_S`` with work left, it stops and
+    returns the index key of the last environment sent or held back: the next invocation (same
+    trigger, so its marks are this sweep's) continues right after it.
     """
     if not deps.settings.validate_queue_url or deps.sqs is None:
         raise InputError("VALIDATE_QUEUE_URL: required environment variable is not set")
     trig = trigger or schedule_trigger(deps.clock())
     body_trigger = trig.to_dict()
+    at = trig.event_time
+    requeue_before = at - deps.settings.sweep_requeue_after
     pending: deque[dict[str, str]] = deque()  # popped from the left: linear in the page
-    sent = batches = 0
+    ready: list[str] = []  # marked for this sweep, not sent yet (at most one batch)
+    done: dict[str, str] | None = None  # every row up to this one is sent or held back
+    last: dict[str, str] = {}  # the last row marked
+    sent = batches = held = 0
     page_after: Mapping[str, str] | None = after
-    while True:
-        rows, next_page = deps.store.environment_page(page_after)
-        pending.extend(rows)
-        while len(pending) >= _SQS_BATCH or (next_page is None and pending):
-            batch = [pending.popleft() for _ in range(min(_SQS_BATCH, len(pending)))]
-            _send_batch(deps, [r["environment_id"] for r in batch], body_trigger)
-            sent, batches = sent + len(batch), batches + 1
-            if (
-                time_left is not None
-                and time_left() < SWEEP_MARGIN_S
-                and (pending or next_page is not None)
-            ):
-                return SweepProgress(sent, batches, dict(batch[-1]))
-        if next_page is None:
-            return SweepProgress(sent, batches, None)
-        page_after = next_page
+
+    def out_of_time(more: bool) -> bool:
+        return time_left is not None and more and done is not None and time_left() < SWEEP_MARGIN_S
+
+    def mark(chunk: list[dict[str, str]]) -> list[bool]:
+        """Ten conditional writes at once; a failed one is raised after the others' marks
+        are known (those are taken back with the rest of ``ready``)."""
+        futures = [
+            pool.submit(deps.store.mark_queued, row["environment_id"], at, requeue_before)
+            for row in chunk
+        ]
+        failure = next((f.exception() for f in futures if f.exception() is not None), None)
+        if failure is not None:
+            ready.extend(
+                r["environment_id"]
+                for r, f in zip(chunk, futures, strict=True)
+                if not f.exception() and f.result()
+            )
+            raise failure
+        return [f.result() for f in futures]
+
+    with ThreadPoolExecutor(max_workers=_SQS_BATCH, thread_name_prefix="sweep-mark") as pool:
+        try:
+            while True:
+                rows, next_page = deps.store.environment_page(page_after)
+                pending.extend(rows)
+                while True:
+                    while len(ready) < _SQS_BATCH and pending:
+                        take = min(_SQS_BATCH - len(ready), len(pending))
+                        chunk = [pending.popleft() for _ in range(take)]
+                        last = chunk[-1]
+                        for row, free in zip(chunk, mark(chunk), strict=True):
+                            if free:
+                                ready.append(row["environment_id"])
+                            else:
+                                held += 1
+                                if not ready:
+                                    done = dict(row)
+                        more = bool(pending) or next_page is not None
+                        if not ready and out_of_time(more):
+                            return SweepProgress(sent, batches, done, held)
+                    if not ready or (len(ready) < _SQS_BATCH and next_page is not None):
+                        break  # the next page fills the batch, or nothing is left
+                    _send_batch(deps, ready, body_trigger)
+                    sent, batches, ready = sent + len(ready), batches + 1, []
+                    done = dict(last)
+                    if out_of_time(bool(pending) or next_page is not None):
+                        return SweepProgress(sent, batches, done, held)
+                if next_page is None:
+                    return SweepProgress(sent, batches, None, held)
+                page_after = next_page
+        except BaseException:
+            # marked but never sent: take the marks back, or the next sweeps would hold these
+            # environments back until the marks age out (a retry of this sweep sends them)
+            for env_id in ready:
+                _unmark(deps, env_id, at)
+            raise
+
+
+def _swept(previous: HealthFlag | None, trigger: Trigger | None, now: datetime) -> datetime | None:
+    """The newest sweep message handled, this validation's included: a sweep trigger's time
+    (never later than now: a message cannot vouch for a sweep still to come)."""
+    before = previous.swept_at if previous else None
+    if trigger is None or trigger.kind is not TriggerKind.SCHEDULE:
+        return before
+    this = min(trigger.event_time, now)
+    return this if before is None or this > before else before
+
+
+def _note_swept(deps: Deps, environment_id: str, at: datetime) -> None:
+    try:
+        deps.store.note_swept(environment_id, at)
+    except ByokError as exc:  # best effort: the mark ages out (SWEEP_REQUEUE_AFTER_MINUTES)
+        logger.warning(
+            "handled sweep message not noted",
+            extra={"environment_id": environment_id, "error": str(exc)},
+        )
+
+
+def _unmark(deps: Deps, environment_id: str, at: datetime) -> None:
+    try:
+        deps.store.unmark_queued(environment_id, at)
+    except ByokError as exc:  # best effort: the mark ages out (SWEEP_REQUEUE_AFTER_MINUTES)
+        logger.warning(
+            "sweep marker not taken back",
+            extra={"environment_id": environment_id, "error": str(exc)},
+        )
+
+
+def _requeue_after(raw: str | None) -> timedelta:
+    """``SWEEP_REQUEUE_AFTER_MINUTES``: whole minutes from 1 to 10080 (a week); empty: 60."""
+    text = (raw or "").strip()
+    if not text:
+        return DEFAULT_SWEEP_REQUEUE_AFTER
+    if not text.isascii() or not text.isdigit() or not 1 <= int(text) <= 7 * 24 * 60:
+        raise InputError(
+            f"SWEEP_REQUEUE_AFTER_MINUTES: expected whole minutes from 1 to 10080, got {raw!r}"
+        )
+    return timedelta(minutes=int(text))
 
 
 def process_validate_message(body: Mapping[str, Any] | str, deps: Deps) -> Outcome:

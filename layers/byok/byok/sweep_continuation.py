@@ -11,11 +11,13 @@ from __future__ import annotations
 
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
+from datetime import datetime
 from typing import TYPE_CHECKING, Any, Final
 
 from byok.errors import EventError, InputError
 from byok.identifiers import validate_account_id, validate_environment_id
 from byok.models import Trigger, TriggerKind
+from byok.times import parse_time
 
 if TYPE_CHECKING:
     from byok.service import Deps, SweepProgress
@@ -81,6 +83,9 @@ class SweepStart:
     trigger: Trigger | None
     event_id: str | None
     after: dict[str, str] | None
+    #: the schedule event's time: a retried invocation of one scheduled event is the same sweep
+    #: (its marks are its own, ``Storage.mark_queued``)
+    at: datetime | None = None
 
 
 def sweep_start(event: object) -> SweepStart:
@@ -94,7 +99,8 @@ def sweep_start(event: object) -> SweepStart:
     from byok.events.envelopes import schedule_event
 
     schedule = schedule_event(event)
-    return SweepStart(trigger=None, event_id=schedule.event_id, after=None)
+    at = parse_time(schedule.time, "time")
+    return SweepStart(trigger=None, event_id=schedule.event_id, after=None, at=at)
 
 
 def sweep_invocation(
@@ -114,7 +120,10 @@ def sweep_invocation(
     """
     from byok.service import schedule_trigger, sweep_from
 
-    trigger = start.trigger or schedule_trigger(deps.clock(), start.event_id)
+    # the schedule's own time, never later than now (an invoker cannot date a sweep ahead)
+    now = deps.clock()
+    at = min(start.at, now) if start.at is not None else now
+    trigger = start.trigger or schedule_trigger(at, start.event_id)
     progress = sweep_from(deps, trigger, start.after, time_left=time_left)
     if progress.after is not None:
         from byok.aws.self_invoke import invoke_async

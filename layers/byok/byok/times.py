@@ -17,6 +17,7 @@ from byok.errors import InputError
 
 __all__ = [
     "epoch_seconds",
+    "millis",
     "now",
     "parse_display_date",
     "parse_optional",
@@ -139,6 +140,13 @@ def wire_z(moment: datetime, *, millis: bool = True) -> str:
     if utc.microsecond and millis:
         text += f".{utc.microsecond // 1000:03d}"
     return text + "Z"
+
+
+def millis(moment: datetime) -> datetime:
+    """``moment`` cut to whole milliseconds: what survives ``wire_z``, so a time sent in an
+    event and read back compares equal to the one kept (the sweep's marker and its messages)."""
+    utc = parse_time(moment)
+    return utc.replace(microsecond=utc.microsecond // 1000 * 1000)
 
 
 def now() -> datetime:

@@ -127,7 +127,29 @@ class Storage(Protocol):
         ``previous_checked_at`` (None: no flag); if another, older flag replaced it meanwhile,
         ``FlagMovedError`` carries it so the caller decides again. A write whose answer was lost
         and whose retry finds this very write stored returns normally: it is this call's own
-        result, not a newer one."""
+        result, not a newer one.
+
+        With ``expect_previous`` the write also requires the stored sweep marker to be the
+        ``flag.queued_at`` it carries forward: a sweep that marked the flag meanwhile makes it
+        a ``FlagMovedError`` too, so a validation never erases a newer sweep's marker."""
+
+    # ---- sweep markers (at most one queued sweep validation per environment) -------------
+    def mark_queued(self, environment_id: str, at: datetime, requeue_before: datetime) -> bool:
+        """Whether the sweep of time ``at`` may enqueue a validation of the environment, and if
+        so the flag is marked ``queued_at = at``, in one conditional write: yes when no marker
+        is stored, when a validation handled the marked message (``swept_at >= queued_at``),
+        when the marker is older than ``requeue_before`` (its message may have been lost) or
+        is this very sweep's (a retried sweep invocation sends again: at least once). An
+        environment without a stored flag (never validated) is sent, unmarked."""
+
+    def unmark_queued(self, environment_id: str, at: datetime) -> None:
+        """Take back the marker of the sweep ``at`` (its message could not be sent), unless a
+        newer one replaced it; best effort for the caller, which logs a failure."""
+
+    def note_swept(self, environment_id: str, at: datetime) -> None:
+        """Record that the sweep message of time ``at`` was handled although its validation
+        wrote no flag (a newer validation's result stood): the marker no longer holds back
+        the next sweep. Never moves ``swept_at`` back."""
 
     # ---- audit ----------------------------------------------------------------------------
     def append_audit(

@@ -71,7 +71,16 @@ PERMISSIONS = declare(
 PERMISSIONS += declare(("dynamodb:Scan",), Resource.ENVIRONMENTS_INDEX)
 
 #: attributes of the flag item that are not flag fields
-_FLAG_ROW_ONLY = ("pk", "sk", "kind", "checked_at_key", "based_on_checked_at", "write_id")
+_FLAG_ROW_ONLY = (
+    "pk",
+    "sk",
+    "kind",
+    "checked_at_key",
+    "based_on_checked_at",
+    "write_id",
+    "queued_key",
+    "swept_key",
+)
 #: cancellation reasons of a transaction that a retry may clear (DynamoDB API reference,
 #: TransactWriteItems "TransactionCanceledException")
 _TRANSIENT_CANCELLATIONS = frozenset(
@@ -526,6 +535,13 @@ class DynamoDBStore:
             "checked_at_key": new_key,
             "based_on_checked_at": previous,
             "write_id": write_id,
+            # the sweep's marker and what was handled, as fixed-width text the sweep's
+            # condition compares (mark_queued)
+            **{
+                name: keys.time_key(moment)
+                for name, moment in (("queued_key", flag.queued_at), ("swept_key", flag.swept_at))
+                if moment is not None
+            },
             # an open incident puts the environment in the sparse attention index
             **(
                 {keys.ATTENTION: flag.environment_id}
@@ -545,6 +561,14 @@ class DynamoDBStore:
         elif expect_previous:
             condition = f"checked_at = :previous AND ({condition})"
             values[":previous"] = previous
+        if expect_previous:
+            # the sweep marker carried forward must still be the stored one: a sweep that
+            # marked the flag meanwhile makes this a moved flag (decided again, marker kept)
+            if flag.queued_at is None:
+                condition = f"attribute_not_exists(queued_key) AND ({condition})"
+            else:
+                condition = f"queued_key = :queued AND ({condition})"
+                values[":queued"] = keys.time_key(flag.queued_at)
         put: dict[str, Any] = {
             "TableName": self.environments_table,
             "Item": self._item(row),
@@ -624,6 +648,62 @@ class DynamoDBStore:
             self._settle_cancelled(flag, write_id, exc, what)
         except Exception as exc:
             raise translate(exc, what) from exc
+
+    # ---- sweep markers ----------------------------------------------------------------
+
+    def mark_queued(self, environment_id: str, at: datetime, requeue_before: datetime) -> bool:
+        """One conditional UpdateItem of the flag (``Storage.mark_queued``); the stored row on
+        a refusal says whether there is a flag at all (none: sent, unmarked)."""
+        key = keys.time_key(at)
+        refused = _conditional(
+            f"mark a sweep validation of {environment_id!r} queued",
+            self.client.update_item,
+            lambda item: item or {},
+            TableName=self.environments_table,
+            Key=self._item({"pk": keys.env_pk(environment_id), "sk": keys.HEALTH}),
+            UpdateExpression="SET queued_at = :at, queued_key = :key",
+            ConditionExpression=(
+                "attribute_exists(checked_at_key) AND (attribute_not_exists(queued_key) OR "
+                "queued_key <= swept_key OR queued_key < :requeue OR queued_key = :key)"
+            ),
+            ExpressionAttributeValues=self._item(
+                {
+                    ":at": times.to_wire(at),
+                    ":key": key,
+                    ":requeue": keys.time_key(requeue_before),
+                }
+            ),
+            ReturnValuesOnConditionCheckFailure="ALL_OLD",
+        )
+        return refused is None or "checked_at_key" not in refused
+
+    def unmark_queued(self, environment_id: str, at: datetime) -> None:
+        _conditional(
+            f"take back the sweep marker of {environment_id!r}",
+            self.client.update_item,
+            lambda item: {},
+            TableName=self.environments_table,
+            Key=self._item({"pk": keys.env_pk(environment_id), "sk": keys.HEALTH}),
+            UpdateExpression="REMOVE queued_at, queued_key",
+            ConditionExpression="queued_key = :key",
+            ExpressionAttributeValues=self._item({":key": keys.time_key(at)}),
+        )
+
+    def note_swept(self, environment_id: str, at: datetime) -> None:
+        key = keys.time_key(at)
+        _conditional(
+            f"note the sweep message of {environment_id!r} handled",
+            self.client.update_item,
+            lambda item: {},
+            TableName=self.environments_table,
+            Key=self._item({"pk": keys.env_pk(environment_id), "sk": keys.HEALTH}),
+            UpdateExpression="SET swept_at = :at, swept_key = :key",
+            ConditionExpression=(
+                "attribute_exists(checked_at_key) AND "
+                "(attribute_not_exists(swept_key) OR swept_key < :key)"
+            ),
+            ExpressionAttributeValues=self._item({":at": times.to_wire(at), ":key": key}),
+        )
 
     def _settle_refused(
         self, flag: HealthFlag, write_id: str, item: Mapping[str, Any] | None

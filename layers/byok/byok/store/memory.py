@@ -265,7 +265,10 @@ class MemoryStore:
             current = slot.flag
             if current is not None and current.checked_at >= flag.checked_at:
                 raise base.stale_flag(flag, current)
-            if expect_previous and (current.checked_at if current else None) != previous:
+            if expect_previous and (
+                (current.checked_at if current else None) != previous
+                or (current.queued_at if current else None) != flag.queued_at
+            ):
                 raise base.flag_moved(flag, current)
             slot.flag = stored_copy
             if change is not None:
@@ -281,6 +284,39 @@ class MemoryStore:
                 ):
                     assert previous is not None
                     slot.recovery = RecoveryMarker(at, previous)
+
+    # ---- sweep markers --------------------------------------------------------------------
+
+    def mark_queued(self, environment_id: str, at: datetime, requeue_before: datetime) -> bool:
+        at = times.parse_time(at, "at")
+        with self._lock:
+            slot = self._partitions.get(environment_id)
+            current = slot.flag if slot else None
+            if slot is None or current is None:
+                return True  # never validated: sent, unmarked
+            queued = current.queued_at
+            free = (
+                queued is None
+                or (current.swept_at is not None and queued <= current.swept_at)
+                or queued < requeue_before
+                or queued == at
+            )
+            if free:
+                slot.flag = replace(current, queued_at=at)
+            return free
+
+    def unmark_queued(self, environment_id: str, at: datetime) -> None:
+        with self._lock:
+            slot = self._partitions.get(environment_id)
+            if slot and slot.flag is not None and slot.flag.queued_at == at:
+                slot.flag = replace(slot.flag, queued_at=None)
+
+    def note_swept(self, environment_id: str, at: datetime) -> None:
+        with self._lock:
+            slot = self._partitions.get(environment_id)
+            flag = slot.flag if slot else None
+            if slot and flag is not None and (flag.swept_at is None or flag.swept_at < at):
+                slot.flag = replace(flag, swept_at=at)
 
     # ---- audit ----------------------------------------------------------------------------
 
