@@ -46,6 +46,7 @@ def main() -> int:
         print(f"--before: {before} is not a byok-guard checkout", file=sys.stderr)
         return 2
     shutil.copyfile(SCRIPT, before / "bench" / "validation_latency.py")
+    shutil.copyfile(SCRIPT.with_name("bench_env.py"), before / "bench" / "bench_env.py")
     rounds: dict[str, list[dict[str, float]]] = {"before": [], "after": []}
     for _ in range(args.rounds):
         rounds["before"].append(_measure(before, args.runs))

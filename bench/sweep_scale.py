@@ -31,27 +31,16 @@ import argparse
 import hashlib
 import json
 import math
-import os
 import statistics
-import sys
 import time
 import uuid
 from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
-from pathlib import Path
 from typing import Any
 
-ROOT = Path(__file__).resolve().parent.parent
-for sub in ("layers/byok", "emulator", "tests/support", "bench"):
-    sys.path.insert(0, str(ROOT / sub))
-for var, value in {
-    "AWS_ACCESS_KEY_ID": "bench",
-    "AWS_SECRET_ACCESS_KEY": "bench",
-    "AWS_DEFAULT_REGION": "eu-west-1",
-    "AWS_MAX_ATTEMPTS": "1",
-    "POWERTOOLS_TRACE_DISABLED": "true",
-}.items():
-    os.environ.setdefault(var, value)
+from bench_env import use_tree
+
+ROOT = use_tree()
 
 import boto3  # noqa: E402
 from aws_calls import CallCounter, ResponderStubber, dynamodb_item_size  # noqa: E402

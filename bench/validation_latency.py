@@ -14,22 +14,13 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
 import statistics
-import sys
 import time
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parent.parent
-for sub in ("layers/byok", "emulator", "tests/support"):
-    sys.path.insert(0, str(ROOT / sub))
-for var, value in {
-    "AWS_ACCESS_KEY_ID": "bench",
-    "AWS_SECRET_ACCESS_KEY": "bench",
-    "AWS_DEFAULT_REGION": "eu-west-1",
-    "AWS_MAX_ATTEMPTS": "1",
-}.items():
-    os.environ.setdefault(var, value)
+from bench_env import use_tree
+
+use_tree(Path(__file__).resolve().parent.parent)
 
 from byok_world import build_world, cloudtrail_event  # noqa: E402
 from moto import mock_aws  # noqa: E402

@@ -18,7 +18,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
 import sys
 from collections import Counter
 from pathlib import Path
@@ -30,16 +29,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--tree", type=Path, default=Path(__file__).resolve().parent.parent)
     parser.add_argument("--runs", type=int, default=20)
     args = parser.parse_args(argv)
-    tree = args.tree.resolve()
-    for sub in ("layers/byok", "emulator", "tests/support"):
-        sys.path.insert(0, str(tree / sub))
-    for var, value in {
-        "AWS_ACCESS_KEY_ID": "bench",
-        "AWS_SECRET_ACCESS_KEY": "bench",
-        "AWS_DEFAULT_REGION": "eu-west-1",
-        "AWS_MAX_ATTEMPTS": "1",
-    }.items():
-        os.environ.setdefault(var, value)
+    from bench_env import use_tree
+
+    tree = use_tree(args.tree.resolve())
     from botocore.client import BaseClient
     from byok_world import build_world
     from moto import mock_aws
