@@ -244,3 +244,17 @@ def test_requeue_age_is_configured_in_whole_minutes():
     for bad in ("0", "-5", "1.5", "10081", "\uff11\uff15", "x"):
         with pytest.raises(InputError, match="SWEEP_REQUEUE_AFTER_MINUTES"):
             _requeue_after(bad)
+
+
+def test_a_mark_whose_answer_was_lost_is_taken_back(flagged):
+    """One attempt per call here (the fixture): the lost answer fails the sweep after DynamoDB
+    applied the mark; the mark is taken back, so the next sweep is not held back for an hour."""
+    world = flagged
+    with (
+        faults.answer_lost("dynamodb", operations={"UpdateItem"}, times=1),
+        pytest.raises(TransientError),
+    ):
+        _sweep(world)
+    assert world.store.get_flag(world.env.environment_id).queued_at is None
+    assert _sweep(world).sent == 1
+    assert len(_bodies(world)) == 1

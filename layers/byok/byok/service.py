@@ -498,7 +498,8 @@ def sweep_from(
 
     def mark(chunk: list[dict[str, str]]) -> list[bool]:
         """Ten conditional writes at once; a failed one is raised after the others' marks
-        are known (those are taken back with the rest of ``ready``)."""
+        are known. Those, and the failed ones (a write whose answer was lost may have been
+        applied), are taken back with the rest of ``ready``: only a mark of this sweep is."""
         futures = [
             pool.submit(deps.store.mark_queued, row["environment_id"], at, requeue_before)
             for row in chunk
@@ -508,7 +509,7 @@ def sweep_from(
             ready.extend(
                 r["environment_id"]
                 for r, f in zip(chunk, futures, strict=True)
-                if not f.exception() and f.result()
+                if f.exception() is not None or f.result()
             )
             raise failure
         return [f.result() for f in futures]
