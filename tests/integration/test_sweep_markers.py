@@ -258,3 +258,27 @@ def test_a_mark_whose_answer_was_lost_is_taken_back(flagged):
     assert world.store.get_flag(world.env.environment_id).queued_at is None
     assert _sweep(world).sent == 1
     assert len(_bodies(world)) == 1
+
+
+def test_a_sweep_message_dropped_for_good_frees_the_marker(flagged):
+    """A validation that fails with an error no retry can fix drops the message (the validate
+    handler acknowledges it): the next sweep sends again instead of waiting for the marker to
+    age out. A transient failure keeps the marker (the message is redelivered)."""
+    from byok.errors import ByokError
+
+    world = flagged
+    assert _sweep(world).sent == 1
+    (body,) = _bodies(world)
+
+    def broken(*args: Any, **kwargs: Any) -> Any:
+        raise ByokError("a failure no retry can fix", code="BROKEN")
+
+    def flaky(*args: Any, **kwargs: Any) -> Any:
+        raise TransientError("throttled")
+
+    with pytest.raises(TransientError):
+        process_validate_message(body, world.deps(gather=flaky))
+    assert _sweep(world).held == 1  # redelivered later: still queued
+    with pytest.raises(ByokError):
+        process_validate_message(body, world.deps(gather=broken))
+    assert _sweep(world).sent == 1

@@ -600,7 +600,14 @@ def process_validate_message(body: Mapping[str, Any] | str, deps: Deps) -> Outco
     from byok.events.envelopes import validate_message
 
     message = validate_message(body)
-    return validate_environment(message.environment_id, message.trigger, deps)
+    try:
+        return validate_environment(message.environment_id, message.trigger, deps)
+    except ByokError as exc:
+        handled = None if exc.retryable else _swept(None, message.trigger, deps.clock())
+        if handled is not None:
+            # dropped for good (a retry cannot fix it): the sweep's marker must not wait for it
+            _note_swept(deps, message.environment_id, handled)
+        raise
 
 
 # ---- helpers ----------------------------------------------------------------------------------
