@@ -282,3 +282,56 @@ def test_a_sweep_message_dropped_for_good_frees_the_marker(flagged):
     with pytest.raises(ByokError):
         process_validate_message(body, world.deps(gather=broken))
     assert _sweep(world).sent == 1
+
+
+def _scheduled(world: Any, minutes_from_now: float) -> dict[str, Any]:
+    from pathlib import Path
+
+    from byok.times import wire_z
+
+    path = Path(__file__).resolve().parents[2] / "events" / "sweep" / "scheduled_event.json"
+    event = json.loads(path.read_text())
+    event["time"] = wire_z(world.clock() + timedelta(minutes=minutes_from_now), millis=False)
+    event["id"] = f"schedule-{minutes_from_now}"
+    return event
+
+
+def _invoke(world: Any, event: dict[str, Any]) -> Any:
+    from byok.sweep_continuation import sweep_invocation, sweep_start
+
+    def no_continuation() -> Any:
+        raise AssertionError("a one-environment sweep needs no continuation")
+
+    return sweep_invocation(
+        sweep_start(event),
+        world.deps("sweep"),
+        time_left=lambda: 600.0,
+        function_arn="arn:aws:lambda:eu-west-1:444455556666:function:SweepFunction",
+        lambda_client=no_continuation,
+    )
+
+
+def test_a_retried_scheduled_invocation_is_the_same_sweep(flagged):
+    """Lambda retries an invocation with the same event: its time makes it the same sweep, so
+    the retry sends again (at least once); the next scheduled event is another sweep."""
+    world = flagged
+    event = _scheduled(world, -1)
+    assert _invoke(world, event).sent == 1
+    assert _invoke(world, event).sent == 1  # the retry: the same sweep's mark
+    world.clock.advance(minutes=5)
+    assert _invoke(world, _scheduled(world, 0)).held == 1
+    from byok.times import parse_time
+
+    times = {json_time(b) for b in _bodies(world)}
+    assert times == {parse_time(event["time"])}  # both messages: the first event's sweep
+
+
+def test_a_schedule_event_dated_ahead_is_a_sweep_of_now(flagged):
+    """An invoker cannot date a sweep ahead (which would hold every environment back until
+    that time plus the requeue age): the sweep's time is never later than the clock."""
+    world = flagged
+    assert _invoke(world, _scheduled(world, 24 * 60)).sent == 1
+    from byok.times import millis
+
+    (body,) = _bodies(world)
+    assert json_time(body) == millis(world.clock())
