@@ -107,3 +107,16 @@ def test_validate_timeouts_follow_from_one_records_worst_case() -> None:
     assert queue["VisibilityTimeout"] >= 6 * spec.timeout
     doc = (ROOT / "docs" / "platform.md").read_text()
     assert f"{record_seconds()} s" in doc and f"Timeout` {spec.timeout}" in doc
+
+
+def test_the_sweep_requeue_age_outlasts_a_redelivery() -> None:
+    """docs/validation.md "One queued validation per environment": a sweep message whose
+    validation failed transiently reappears after the validate queue's visibility timeout; a
+    requeue age shorter than that would let the sweep queue a copy while it waits."""
+    from byok.service import DEFAULT_SWEEP_REQUEUE_AFTER
+
+    default = TEMPLATE["Parameters"]["SweepRequeueAfterMinutes"]["Default"]
+    assert int(default) * 60 == DEFAULT_SWEEP_REQUEUE_AFTER.total_seconds()
+    assert int(default) * 60 >= RES["ValidateQueue"]["Properties"]["VisibilityTimeout"]
+    globals_env = TEMPLATE["Globals"]["Function"]["Environment"]["Variables"]
+    assert globals_env["SWEEP_REQUEUE_AFTER_MINUTES"] == {"Ref": "SweepRequeueAfterMinutes"}
