@@ -87,8 +87,9 @@ _SQS_BATCH: Final = 10
 _DECIDE_ATTEMPTS: Final = 5
 #: seconds of invocation time a sweep keeps in hand before it hands over to a continuation
 SWEEP_MARGIN_S: Final = 15.0
-#: ``SWEEP_REQUEUE_AFTER_MINUTES`` by default: the canary's default maximum age, far beyond a
-#: healthy queue's wait, short enough that a marker whose message was lost costs one hour
+#: ``SWEEP_REQUEUE_AFTER_MINUTES`` by default: the validate queue's visibility timeout (a message
+#: whose validation failed transiently reappears after it; tests/template checks the two agree),
+#: short enough that a marker whose message was lost holds its environment back one hour at most
 DEFAULT_SWEEP_REQUEUE_AFTER: Final = timedelta(minutes=60)
 
 #: gather(env, platform, *, platform_role_arn, trigger, canary_prefix, known_policies, limiter,
