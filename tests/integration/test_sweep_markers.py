@@ -214,13 +214,24 @@ def test_a_sweep_split_by_its_deadline_holds_back_and_resumes_exactly(world, mon
         sweep_deps.store, "environment_page", lambda after=None: pages(after, limit=4)
     )
 
+    marks: list[int] = []
+    mark = sweep_deps.store.mark_queued
+
+    def counted(*args: Any) -> bool:
+        marks[-1] += 1
+        return mark(*args)
+
+    monkeypatch.setattr(sweep_deps.store, "mark_queued", counted)
+
     def split_sweep() -> tuple[int, int, int]:
+        """Every invocation finds itself out of time at its first check."""
         world.clock.advance(minutes=5)
         trigger = schedule_trigger(world.clock())
         sent = held = invocations = 0
         after = None
         while True:
             invocations += 1
+            marks.append(0)
             progress = sweep_from(sweep_deps, trigger, after, time_left=lambda: 5.0)
             sent, held, after = sent + progress.sent, held + progress.held, progress.after
             if after is None:
@@ -233,6 +244,9 @@ def test_a_sweep_split_by_its_deadline_holds_back_and_resumes_exactly(world, mon
     assert (sent, held) == (25 - len(flagged), len(flagged)) and invocations > 1
     queued = [json.loads(b)["environment_id"] for b in _bodies(world)]
     assert sorted(queued) == sorted(set(ids) - flagged)  # each unflagged once, no flagged
+    # out of time, an invocation hands over after one chunk, even in a run of held-back
+    # environments with a batch half filled (it would otherwise mark on past its timeout)
+    assert max(marks) <= 10, marks
 
 
 def test_requeue_age_is_configured_in_whole_minutes():

@@ -492,10 +492,11 @@ def sweep_from(
     done: dict[str, str] | None = None  # every row up to this one is sent or held back
     last: dict[str, str] = {}  # the last row marked
     sent = batches = held = 0
+    held_after_done = 0  # of ``held``, the environments after ``done`` (among ``ready``)
     page_after: Mapping[str, str] | None = after
 
-    def out_of_time(more: bool) -> bool:
-        return time_left is not None and more and done is not None and time_left() < SWEEP_MARGIN_S
+    def short() -> bool:
+        return time_left is not None and time_left() < SWEEP_MARGIN_S
 
     def mark(chunk: list[dict[str, str]]) -> list[bool]:
         """Ten conditional writes at once; a failed one is raised after the others' marks
@@ -528,19 +529,27 @@ def sweep_from(
                         for row, free in zip(chunk, mark(chunk), strict=True):
                             if free:
                                 ready.append(row["environment_id"])
+                            elif not ready:
+                                held, done = held + 1, dict(row)
                             else:
-                                held += 1
-                                if not ready:
-                                    done = dict(row)
-                        more = bool(pending) or next_page is not None
-                        if not ready and out_of_time(more):
-                            return SweepProgress(sent, batches, done, held)
+                                held, held_after_done = held + 1, held_after_done + 1
+                        if (pending or next_page is not None) and short():
+                            # checked after every chunk: a long run of held-back environments
+                            # must not run past the timeout with a batch half filled
+                            if done is None:  # nothing behind us finished: send what is ready
+                                _send_batch(deps, ready, body_trigger)
+                                sent, batches, ready = sent + len(ready), batches + 1, []
+                                done, held_after_done = dict(last), 0
+                            # what comes after ``done`` (``ready``, unsent, and environments
+                            # held back among it) the continuation marks again (the same
+                            # sweep's marks are its own) and counts
+                            return SweepProgress(sent, batches, done, held - held_after_done)
                     if not ready or (len(ready) < _SQS_BATCH and next_page is not None):
                         break  # the next page fills the batch, or nothing is left
                     _send_batch(deps, ready, body_trigger)
                     sent, batches, ready = sent + len(ready), batches + 1, []
-                    done = dict(last)
-                    if out_of_time(bool(pending) or next_page is not None):
+                    done, held_after_done = dict(last), 0
+                    if (pending or next_page is not None) and short():
                         return SweepProgress(sent, batches, done, held)
                 if next_page is None:
                     return SweepProgress(sent, batches, None, held)
