@@ -34,7 +34,7 @@ import ipaddress
 import math
 import re
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime
 from functools import lru_cache
 from typing import TypeVar
@@ -351,8 +351,10 @@ class ParsedOperator:
     if_exists: bool
 
 
+@lru_cache(maxsize=1024)
 def parse_operator(name: str, path: str) -> ParsedOperator:
-    """Split ``ForAnyValue:StringLikeIfExists`` into prefix, base and suffix; reject unknowns."""
+    """Split ``ForAnyValue:StringLikeIfExists`` into prefix, base and suffix; reject unknowns.
+    (Cached: a pure function of its text; an error is never cached.)"""
     set_operator: str | None = None
     base = name
     if ":" in name:
@@ -387,10 +389,12 @@ class ConditionClause:
     if_exists: bool
     negated: bool
     test: ClauseTest
+    #: ``key`` in lower case, as the request context spells it (read for every candidate and
+    #: request of a check: set once here, not lowered on every read)
+    key_lower: str = field(init=False, repr=False, compare=False)
 
-    @property
-    def key_lower(self) -> str:
-        return self.key.lower()
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "key_lower", self.key.lower())
 
 
 def compile_clause(
@@ -402,7 +406,24 @@ def compile_clause(
     variables: bool = False,
 ) -> ConditionClause:
     """Compile one key's clause. ``variables``: the policy is Version 2012-10-17, so ``${...}``
-    in String/ARN operator values are policy variables (resolved per request)."""
+    in String/ARN operator values are policy variables (resolved per request).
+
+    A clause is immutable and a pure function of these arguments (``path`` only names the
+    place in an error, and an error is never cached), so each distinct clause is compiled
+    once: a check parses the policy it is given, and the same policies come back. Only text
+    values (what :func:`normalise_values` gives the parser) are cached: ``True == 1`` would
+    let a cache confuse two clauses."""
+    values = tuple(values)
+    if all(type(v) is str for v in values):
+        # keyed by the operator's fields: a tuple of them hashes in C, the dataclass in Python
+        fields = (op.name, op.base, op.set_operator, op.if_exists)
+        return _cached_clause(fields, key, values, path, variables)
+    return _compile_clause(op, key, values, path, variables)
+
+
+def _compile_clause(
+    op: ParsedOperator, key: str, values: tuple[Scalar, ...], path: str, variables: bool
+) -> ConditionClause:
     key_lower = key.lower()
     if op.base == "Null":
         test = _null_test(key_lower, _policy_bools(values, path))
@@ -426,6 +447,18 @@ def compile_clause(
     return ConditionClause(
         op.name, op.base, key, values, op.set_operator, op.if_exists, spec.negated, test
     )
+
+
+@lru_cache(maxsize=4096)
+def _cached_clause(
+    operator: tuple[str, str, str | None, bool],
+    key: str,
+    values: tuple[str, ...],
+    path: str,
+    variables: bool,
+) -> ConditionClause:
+    """The cache of :func:`compile_clause` (text values only)."""
+    return _compile_clause(ParsedOperator(*operator), key, values, path, variables)
 
 
 def _templated_test(
@@ -551,6 +584,10 @@ def normalise_values(value: object, path: str) -> tuple[str, ...]:
     contract's candidate requests and the fixes all see the same strings.
     """
     items: Sequence[object]
+    if type(value) is str:  # the common shapes first: text needs neither checks nor spelling
+        return (value,)
+    if type(value) is list and value and all(type(item) is str for item in value):
+        return tuple(value)
     if isinstance(value, list | tuple):
         if not value:
             raise PolicyError(f"{path}: expected at least one value, got an empty list")

@@ -68,8 +68,15 @@ def compile_patterns(
     """One matcher for "the value matches any of these wildcard patterns" (logical OR).
 
     Literal patterns go into a frozenset, wildcard ones into one alternation regex, so the
-    cost does not grow with the number of patterns in the common case.
+    cost does not grow with the number of patterns in the common case. The matcher is a pure
+    function of the patterns, so it is built once per distinct pattern list (every parse of a
+    policy compiles the same ``Action`` lists again).
     """
+    return _patterns_matcher(tuple(patterns), ignore_case, templated)
+
+
+@lru_cache(maxsize=4096)
+def _patterns_matcher(patterns: tuple[str, ...], ignore_case: bool, templated: bool) -> Matcher:
     exact: set[str] = set()
     wild: list[str] = []
     for pattern in patterns:
@@ -162,7 +169,12 @@ def arn_matcher(pattern: str, templated: bool = False) -> Matcher:
 
 
 def compile_arn_patterns(patterns: Iterable[str], templated: bool = False) -> Matcher:
-    """OR over several ARN patterns (see :func:`arn_matcher`)."""
+    """OR over several ARN patterns (see :func:`arn_matcher`), built once per distinct list."""
+    return _arn_patterns_matcher(tuple(patterns), templated)
+
+
+@lru_cache(maxsize=4096)
+def _arn_patterns_matcher(patterns: tuple[str, ...], templated: bool) -> Matcher:
     matchers = tuple(arn_matcher(p, templated) for p in patterns)
     if len(matchers) == 1:
         return matchers[0]

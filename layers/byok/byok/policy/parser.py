@@ -47,6 +47,7 @@ STATEMENT_ELEMENTS = frozenset(
 )
 PRINCIPAL_TYPES = ("AWS", "Service", "Federated", "CanonicalUser")
 ACTION_RE = re.compile(r"[A-Za-z0-9_-]+:[A-Za-z0-9_*?-]*")
+_EFFECTS = {"Allow": Effect.ALLOW, "Deny": Effect.DENY}
 
 
 def parse_policy(source: str | bytes | Mapping[str, Any]) -> Policy:
@@ -133,7 +134,7 @@ def _policy(document: Mapping[str, Any], size: int) -> Policy:
 
 
 def _statement(index: int, path: str, raw: object, variables: bool) -> Statement:
-    if not isinstance(raw, Mapping):
+    if type(raw) is not dict and not isinstance(raw, Mapping):  # a dict skips the ABC check
         raise PolicyError(f"{path}: expected an object, got {_kind(raw)}")
     for key in raw:
         if key not in STATEMENT_ELEMENTS:
@@ -146,7 +147,7 @@ def _statement(index: int, path: str, raw: object, variables: bool) -> Statement
     effect_raw = raw["Effect"]
     if effect_raw not in ("Allow", "Deny"):
         raise PolicyError(f"{path}.Effect: expected 'Allow' or 'Deny', got {effect_raw!r}")
-    effect = Effect(effect_raw)
+    effect = _EFFECTS[effect_raw]
 
     principal_key = _exactly_one(raw, path, "Principal", "NotPrincipal")
     spec = _principal(raw[principal_key], f"{path}.{principal_key}")
@@ -177,7 +178,7 @@ def _statement(index: int, path: str, raw: object, variables: bool) -> Statement
         _action_test=compile_patterns(actions, ignore_case=True),
         _resource_test=compile_arn_patterns(static),
         _resource_templates=templates,
-        _resource_star=any(set(r) == {"*"} for r in static),
+        _resource_star=any(not r.strip("*") for r in static),  # made of '*' only (non-empty)
     )
 
 
