@@ -180,7 +180,6 @@ FRESH_SESSION = "byok-contract-session"
 ABSENT = None
 #: one choice for a key: a value, a set of values (multi-valued keys) or ABSENT
 Choice = str | tuple[str, ...] | None
-_VAR_RE = re.compile(r"\$\{")
 
 
 @dataclass(frozen=True, slots=True)
@@ -205,7 +204,7 @@ def templates_of(values: Iterable[str], variables: bool) -> list[Template]:
         return []
     out = []
     for value in values:
-        if _VAR_RE.search(value):
+        if "${" in value:
             try:
                 template = parse_template(value, "", wildcards=False)
             except Exception:
@@ -221,6 +220,8 @@ def variable_keys(template: Template) -> set[str]:
 
 def clause_keys(clause: ConditionClause, variables: bool) -> frozenset[str]:
     """The keys a clause reads: its own and those of the policy variables in its values."""
+    if not variables or not any("${" in value for value in clause.values):
+        return frozenset((clause.key_lower,))  # no variable: only its own key (the common case)
     keys = {clause.key_lower}
     for template in templates_of(clause.values, variables):
         keys |= variable_keys(template)
@@ -360,10 +361,29 @@ def _signatures(
     }
 
 
+#: per statement, its ``Action`` / ``NotAction`` patterns and whether they are ``NotAction``
+ActionPatterns = tuple[tuple[tuple[str, ...], bool], ...]
+
+
+def action_patterns(policy: Policy) -> ActionPatterns:
+    """What of a policy decides its action signatures (hashable: they are cached on it)."""
+    return tuple((s.actions, s.not_action) for s in policy.statements)
+
+
 def action_signatures(policy: Policy) -> dict[str, tuple[bool, ...]]:
     """Per KMS key action, which statements' ``Action`` / ``NotAction`` let it through.
     Actions with one signature are decided alike by the policy (cached by the patterns)."""
-    return _signatures(tuple((s.actions, s.not_action) for s in policy.statements))
+    return _signatures(action_patterns(policy))
+
+
+@lru_cache(maxsize=1024)
+def pooled_classes(
+    patterns: ActionPatterns, pool: tuple[str, ...]
+) -> tuple[tuple[str, tuple[str, ...], tuple[bool, ...]], ...]:
+    """:func:`action_classes` of ``pool`` under the policy's action patterns: a pure function
+    of both, so computed once per distinct pair instead of once per forbidden class and check
+    (a tuple: the cached value is shared, never mutated)."""
+    return tuple(action_classes(_signatures(patterns), pool))
 
 
 def action_classes(

@@ -177,8 +177,14 @@ def _labels(evaluations: list[Evaluation], effect: str) -> tuple[str, ...]:
     return tuple(seen)
 
 
+@lru_cache(maxsize=1024)
+def _text(check: CheckId, ok: bool, p: Parties) -> str:
+    """A check's message for these parties (formatted once per parties, not per check run)."""
+    return MESSAGES[check][0 if ok else 1].format(service=p.via(), role=p.role_arn)
+
+
 def _message(check: CheckId, ok: bool, p: Parties, violations: list[Any]) -> str:
-    text = MESSAGES[check][0 if ok else 1].format(service=p.via(), role=p.role_arn)
+    text = _text(check, ok, p)
     if ok:
         return text
     if check is CheckId.PRINCIPAL_SCOPE:

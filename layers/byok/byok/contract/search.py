@@ -35,16 +35,17 @@ from byok.contract.candidates import (
     ORG_KEYS,
     RESOURCE_ACCOUNT,
     SOURCE_KEYS,
+    ActionPatterns,
     Candidate,
     Choice,
     Party,
     _fills,
-    action_classes,
-    action_signatures,
+    action_patterns,
     callers,
     clause_keys,
     is_multivalued,
     key_values,
+    pooled_classes,
     templates_of,
 )
 from byok.contract.spec import CheckId, Expectation, Parties, Severity
@@ -102,6 +103,8 @@ class _Values:
                     if key:
                         self.by_key.setdefault(key, [])
         self._scalars: dict[str, list[str]] = {}
+        #: (key, how its options are chosen) -> options as context values (see ``options``)
+        self._options: dict[tuple[str, object], tuple[tuple[str, ...] | None, ...]] = {}
         #: variable key -> values that make a template equal one of its targets' candidates
         self.captures: dict[str, list[str]] = {}
         for statement in policy.statements:
@@ -163,6 +166,22 @@ class _Values:
                 options += [f for f in _fills(value) if f not in named]
         return list(dict.fromkeys(options))
 
+    def options(self, key: str, how: Pin | str) -> tuple[tuple[str, ...] | None, ...]:
+        """A key's options as request-context values: pinned by the class (``how`` is the
+        pin), ``"bound"`` or ``"free"``. They depend only on this policy's candidates, so
+        every caller, action and Allow statement of a check run shares one list."""
+        cached = self._options.get((key, how))
+        if cached is None:
+            if how == "bound":
+                choices = self.bound(key)
+            elif how == "free":
+                choices = self.free(key)
+            else:
+                choices = how([ABSENT, *self.scalars(key)])  # type: ignore[operator]
+            cached = tuple(_as_context(c) for c in choices)
+            self._options[(key, how)] = cached
+        return cached
+
     def free(self, key: str) -> list[Choice]:
         scalars = self.scalars(key)
         if key not in self.multi:
@@ -200,40 +219,45 @@ def _clauses(statement: Statement, resource: str, variables: bool) -> list[_Clau
     return out
 
 
-def _options(key: str, caller: Candidate, values: _Values, pins: Mapping[str, Pin]) -> list[Choice]:
+def _options(
+    key: str, caller: Candidate, values: _Values, pins: Mapping[str, Pin]
+) -> tuple[tuple[str, ...] | None, ...]:
     if key in pins:  # a pinned key is single-valued (kms:ViaService, ...)
-        return pins[key]([ABSENT, *values.scalars(key)])
+        return values.options(key, pins[key])
     if key in BOUND_KEYS or (key in ORG_KEYS and caller.party in _PLATFORM):
-        return values.bound(key)
-    return values.free(key)
+        return values.options(key, "bound")
+    return values.options(key, "free")
 
 
 _PLATFORM = frozenset({Party.PLATFORM_ROLE, Party.PLATFORM_OTHER})
 
 
+#: keys a caller's request context fixes whatever the class (``fixed`` of ``_solve``)
+_ALWAYS_FIXED = DERIVED_KEYS | SOURCE_KEYS | {RESOURCE_ACCOUNT}
+
+
 def _solve(
-    allow: Statement,
-    denies: list[Statement],
+    a_clauses: list[_Clause],
+    d_clauses: list[list[_Clause]],
     base: dict[str, tuple[object, ...]],
+    fixed: frozenset[str],
     caller: Candidate,
     values: _Values,
     pins: Mapping[str, Pin],
-    resource: str,
 ) -> Assignment | None:
-    """Context values (lower-case keys) making ``allow`` apply and every Deny miss, or None."""
-    fixed = set(base) | DERIVED_KEYS | SOURCE_KEYS | {RESOURCE_ACCOUNT}
-    fixed -= set(pins)
-    a_clauses = _clauses(allow, resource, values.variables)
-    d_clauses = [_clauses(d, resource, values.variables) for d in denies]
-    for clause in a_clauses:
-        if not (clause.keys - fixed) and not clause.test(base):
+    """Context values (lower-case keys) making the Allow statement whose clauses are
+    ``a_clauses`` apply and every Deny (``d_clauses``, one list per Deny) miss, or None.
+    ``fixed``: the keys the caller's context ``base`` settles (not chosen here)."""
+    a_free = [(c, c.keys - fixed) for c in a_clauses]
+    for clause, free in a_free:
+        if not free and not clause.test(base):
             return None
-    live: list[list[_Clause]] = []
+    live: list[list[tuple[_Clause, frozenset[str]]]] = []
     for clauses in d_clauses:
-        constant = [c for c in clauses if not (c.keys - fixed)]
-        if any(not c.test(base) for c in constant):
+        pairs = [(c, c.keys - fixed) for c in clauses]
+        if any(not free and not c.test(base) for c, free in pairs):
             continue  # this Deny never applies to this caller and action
-        rest = [c for c in clauses if c.keys - fixed]
+        rest = [(c, free) for c, free in pairs if free]
         if not rest:
             return None  # this Deny always applies
         live.append(rest)
@@ -245,9 +269,9 @@ def _solve(
             k = parent[k]
         return k
 
-    every = [c for c in a_clauses if c.keys - fixed] + [c for d in live for c in d]
-    for clause in every:
-        keys = sorted(clause.keys - fixed)
+    every = [pair for pair in a_free if pair[1]] + [pair for d in live for pair in d]
+    for _, free in every:
+        keys = sorted(free)
         find(keys[0])
         for other in keys[1:]:
             parent[find(other)] = find(keys[0])
@@ -260,25 +284,25 @@ def _solve(
     per_group: list[list[tuple[frozenset[int], Assignment]]] = []
     for keys in groups.values():
         group = set(keys)
-        mine_a = [c for c in a_clauses if (c.keys - fixed) and (c.keys - fixed) <= group]
-        mine_d = [(i, [c for c in d if (c.keys - fixed) <= group]) for i, d in enumerate(live)]
+        mine_a = [c.test for c, free in a_free if free and free <= group]
+        mine_d = [(i, [c.test for c, free in d if free <= group]) for i, d in enumerate(live)]
+        mine_d = [(i, tests) for i, tests in mine_d if tests]
         options: dict[frozenset[int], Assignment] = {}
         choices = [_options(k, caller, values, pins) for k in keys]
         for n, combo in enumerate(itertools.product(*choices)):
             if n >= MAX_GROUP_OPTIONS:
                 break
-            assignment = {k: _as_context(c) for k, c in zip(keys, combo, strict=True)}
             ctx = dict(base)
-            for k, v in assignment.items():
+            for k, v in zip(keys, combo, strict=True):
                 if v is None:
                     ctx.pop(k, None)
                 else:
                     ctx[k] = v
-            if not all(c.test(ctx) for c in mine_a):
+            if not all(test(ctx) for test in mine_a):
                 continue
-            kills = frozenset(i for i, cs in mine_d if cs and not all(c.test(ctx) for c in cs))
+            kills = frozenset(i for i, tests in mine_d if not all(t(ctx) for t in tests))
             if kills not in options:
-                options[kills] = assignment
+                options[kills] = dict(zip(keys, combo, strict=True))
             if kills == all_denies:
                 break
         if not options:
@@ -318,14 +342,16 @@ def _cover(
 
 
 class Prepared:
-    """What every forbidden class of one check run shares: candidates and target matches."""
+    """What every forbidden class of one check run shares: candidates, target matches, the
+    statements' clauses and, per caller, its context and the statements naming it (all
+    computed once per check run instead of once per class, action and statement)."""
 
     def __init__(self, policy: Policy, p: Parties) -> None:
         self.policy = policy
         self.p = p
         self.key_arn = str(p.key)
         self.values = _Values(policy, self.key_arn)
-        self.signatures = action_signatures(policy)
+        self.patterns = action_patterns(policy)
         self.callers = callers(policy, p)
         statements = policy.statements
         static = [
@@ -334,28 +360,129 @@ class Prepared:
         ]
         self.allows = [s for s in statements if s.effect is Effect.ALLOW and static[s.index]]
         self.denies = [s for s in statements if s.effect is Effect.DENY and static[s.index]]
-        #: per caller, the statements whose principal element matches it
-        self.principal_hits: list[frozenset[int]] = []
-        #: per caller, the context IAM fills from it (the same for every action)
-        self.bases: list[tuple[dict[str, str], dict[str, tuple[object, ...]]]] = []
         targeted = (*self.allows, *self.denies)
+        #: per targeted statement index, its clauses with the keys each reads
+        self.clauses = {s.index: _clauses(s, self.key_arn, self.values.variables) for s in targeted}
+        #: per caller, the indexes of the Allow / Deny statements whose principal matches it
+        self.allow_hits: list[frozenset[int]] = []
+        self.deny_hits: list[frozenset[int]] = []
+        #: per caller: the context it gives, the one IAM fills from it and the keys that
+        #: context settles (before a class pins some); the same for every action
+        self.bases: list[tuple[dict[str, str], dict[str, tuple[object, ...]], frozenset[str]]]
+        self.bases = []
         for caller in self.callers:
             parsed = parse_caller(caller.principal)
-            hits = frozenset(s.index for s in targeted if s.principal_matches(parsed) is not None)
-            self.principal_hits.append(hits)
+            self.allow_hits.append(
+                frozenset(s.index for s in self.allows if s.principal_matches(parsed) is not None)
+            )
+            self.deny_hits.append(
+                frozenset(s.index for s in self.denies if s.principal_matches(parsed) is not None)
+            )
             self.bases.append(
                 _caller_base(caller.principal, caller.identity, p.customer_account, self.key_arn)
             )
+        self._parties: dict[frozenset[Party], list[int]] = {}
+        self._allow_indexes = tuple(s.index for s in self.allows)
+        self._deny_indexes = tuple(s.index for s in self.denies)
+        self._read: dict[tuple[int, tuple[int, ...]], tuple[str, ...]] = {}
+        self._solved: dict[tuple[object, ...], Assignment | None] = {}
+
+    def solve(
+        self,
+        allow: int,
+        blocking: tuple[int, ...],
+        n: int,
+        fixed: frozenset[str],
+        pins: tuple[tuple[str, Pin], ...],
+    ) -> Assignment | None:
+        """:func:`_solve` for the Allow statement ``allow``, the Denies ``blocking`` and caller
+        ``n``, remembered for the check run (the caller must copy before changing it).
+
+        ``_solve`` reads the caller's context only at the keys the clauses read, and the
+        caller itself only for whether it is the platform's (``_options``); so callers that
+        agree there (an outsider's root, user and session, say, when the policy reads only
+        ``aws:PrincipalAccount``) share one answer instead of searching again."""
+        statements = (allow, blocking)
+        read = self._read.get(statements)
+        if read is None:
+            keys: set[str] = set()
+            for i in (allow, *blocking):
+                for clause in self.clauses[i]:
+                    keys |= clause.keys
+            read = self._read[statements] = tuple(sorted(keys))
+        caller = self.callers[n]
+        base = self.bases[n][1]
+        memo = (
+            statements,
+            pins,
+            caller.party in _PLATFORM,
+            tuple(base.get(k) for k in read),
+            tuple(k in fixed for k in read),
+        )
+        if memo not in self._solved:
+            self._solved[memo] = _solve(
+                self.clauses[allow], [self.clauses[i] for i in blocking], base, fixed, caller,
+                self.values, dict(pins),
+            )  # fmt: skip
+        return self._solved[memo]
+
+    def callers_of(self, parties: frozenset[Party]) -> list[int]:
+        """The callers (by position, in order) of these parties some Allow statement names
+        (no other caller can be allowed anything)."""
+        if parties not in self._parties:
+            self._parties[parties] = [
+                n
+                for n, caller in enumerate(self.callers)
+                if caller.party in parties and self.allow_hits[n]
+            ]
+        return self._parties[parties]
+
+    def classes(self, pool: tuple[str, ...]) -> tuple[_ActionClass, ...]:
+        """The action classes of ``pool``, each with the Allow statements it reaches and the
+        Deny statements (indexes, in order) that may block it."""
+        return _indexed_classes(self.patterns, pool, self._allow_indexes, self._deny_indexes)
+
+
+@dataclass(frozen=True, slots=True)
+class _ActionClass:
+    """Actions every statement treats alike, by their representative ``action``."""
+
+    action: str
+    members: tuple[str, ...]
+    allows: frozenset[int]
+    denies: tuple[int, ...]
+
+
+@lru_cache(maxsize=1024)
+def _indexed_classes(
+    patterns: ActionPatterns,
+    pool: tuple[str, ...],
+    allows: tuple[int, ...],
+    denies: tuple[int, ...],
+) -> tuple[_ActionClass, ...]:
+    """:meth:`Prepared.classes`: a pure function of the action patterns and which statements
+    are targeted Allows and Denies, so built once per distinct policy shape."""
+    return tuple(
+        _ActionClass(
+            action,
+            members,
+            frozenset(i for i in allows if signature[i]),
+            tuple(i for i in denies if signature[i]),
+        )
+        for action, members, signature in pooled_classes(patterns, pool)
+    )
 
 
 @lru_cache(maxsize=4096)
 def _caller_base(
     principal: str, identity: tuple[tuple[str, str], ...], customer: str, key_arn: str
-) -> tuple[dict[str, str], dict[str, tuple[object, ...]]]:
-    """The context a caller gives and the one IAM fills from it: the same for every policy
-    of one key, so computed once (shared: never mutated, callers copy before adding)."""
+) -> tuple[dict[str, str], dict[str, tuple[object, ...]], frozenset[str]]:
+    """The context a caller gives, the one IAM fills from it and the keys that one settles:
+    the same for every policy of one key, so computed once (shared: never mutated, callers
+    copy before adding)."""
     given = {RESOURCE_ACCOUNT: customer, **dict(identity)}
-    return given, dict(Request(principal, "kms:X", key_arn, given).context_lower)
+    base = dict(Request(principal, "kms:X", key_arn, given).context_lower)
+    return given, base, frozenset(base) | _ALWAYS_FIXED
 
 
 def find_allowed(prepared: Prepared, forbidden: Forbidden) -> list[Found]:
@@ -364,28 +491,27 @@ def find_allowed(prepared: Prepared, forbidden: Forbidden) -> list[Found]:
     if not prepared.allows:
         return []
     pins = dict(forbidden.pins)
-    classes = action_classes(prepared.signatures, forbidden.actions)
+    pinned = frozenset(pins)
+    classes = prepared.classes(forbidden.actions)
     found: list[Found] = []
     covered: set[int] = set()
-    for n, caller in enumerate(prepared.callers):
-        hits = prepared.principal_hits[n]
-        if caller.party not in forbidden.parties or not hits:
-            continue
-        given, base = prepared.bases[n]
-        for action, members, signature in classes:
-            targets = [
-                a for a in prepared.allows
-                if signature[a.index] and a.index in hits and a.index not in covered
-            ]  # fmt: skip
-            if not targets:
+    for n in prepared.callers_of(forbidden.parties):
+        caller = prepared.callers[n]
+        given, _, fixed_by_caller = prepared.bases[n]
+        fixed = fixed_by_caller - pinned
+        allow_hits, deny_hits = prepared.allow_hits[n], prepared.deny_hits[n]
+        for cls in classes:
+            reached = (cls.allows & allow_hits).difference(covered)
+            if not reached:
                 continue
-            blocking = [d for d in prepared.denies if signature[d.index] and d.index in hits]
-            for allow in targets:
-                if allow.index in covered:
+            blocking = tuple(i for i in cls.denies if i in deny_hits)
+            for target in sorted(reached):  # statement order, as the policy lists them
+                if target in covered:
                     continue
-                solution = _solve(allow, blocking, base, caller, values, pins, key_arn)
-                if solution is None:
+                found_solution = prepared.solve(target, blocking, n, fixed, forbidden.pins)
+                if found_solution is None:
                     continue
+                solution = dict(found_solution)  # filled in below: the memo stays as solved
                 context: dict[str, object] = dict(given)
                 for key, pin in pins.items():
                     if key not in solution:
@@ -398,6 +524,7 @@ def find_allowed(prepared: Prepared, forbidden: Forbidden) -> list[Found]:
                         continue
                     single = len(value) == 1 and key not in values.multi
                     context[key] = value[0] if single else list(value)
+                action = cls.action
                 request = Request(caller.principal, action, key_arn, context)  # type: ignore[arg-type]
                 evaluation = evaluate(policy, request)
                 if not evaluation.allowed:
@@ -410,7 +537,7 @@ def find_allowed(prepared: Prepared, forbidden: Forbidden) -> list[Found]:
                     forbidden.check, False, forbidden.severity, caller.principal, action,
                     tuple((k, _flat(v)) for k, v in context.items()), why,
                 )  # fmt: skip
-                found.append(Found(expectation, evaluation, members))
+                found.append(Found(expectation, evaluation, cls.members))
     return found
 
 
