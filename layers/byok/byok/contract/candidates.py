@@ -32,7 +32,13 @@ from functools import lru_cache
 from byok.contract.spec import Parties, account_of, pattern_instance
 from byok.policy import Policy
 from byok.policy.conditions import ConditionClause
-from byok.policy.matching import ACCOUNT_ID_RE, compile_patterns, parse_caller, split_arn
+from byok.policy.matching import (
+    ACCOUNT_ID_RE,
+    PrincipalSpec,
+    compile_patterns,
+    parse_caller,
+    split_arn,
+)
 from byok.policy.variables import Template, Variable, parse_template
 from byok.times import epoch_seconds
 
@@ -306,14 +312,30 @@ def _ip_edges(literals: Iterable[str]) -> list[str]:
 def key_values(
     clauses: Iterable[ConditionClause], choices: dict[str, list[Choice]], variables: bool
 ) -> list[str]:
-    """Every scalar candidate for one key, from the clauses on that key (see module doc)."""
+    """Every scalar candidate for one key, from the clauses on that key (see module doc).
+
+    Only each clause's operator and values count, so the candidates are cached on those (and
+    the linked keys' candidates): the same clauses come back check after check."""
+    shapes = tuple((clause.base, tuple(clause.values)) for clause in clauses)
+    linked = tuple(sorted((key, tuple(options)) for key, options in choices.items()))
+    if all(type(v) is str for _, values in shapes for v in values):  # what the parser gives
+        return list(_key_values(shapes, linked, variables))
+    return list(_key_values.__wrapped__(shapes, linked, variables))
+
+
+@lru_cache(maxsize=4096)
+def _key_values(
+    shapes: tuple[tuple[str, tuple[str, ...]], ...],
+    linked: tuple[tuple[str, tuple[Choice, ...]], ...],
+    variables: bool,
+) -> tuple[str, ...]:
+    choices = {key: list(options) for key, options in linked}
     out: list[str] = [FRESH, FRESH_CHAR]
     numbers: list[float] = []
     epochs: list[float] = []
     ips: list[str] = []
-    for clause in clauses:
-        base = clause.base
-        literals = list(clause.values)
+    for base, values in shapes:
+        literals = list(values)
         for template in templates_of(literals, variables):
             literals += _resolutions(template, choices)
         if base == "Null":
@@ -342,7 +364,7 @@ def key_values(
     out += _ordered(numbers)
     out += _ordered(epochs)
     out += _ip_edges(ips)
-    return list(dict.fromkeys(out))
+    return tuple(dict.fromkeys(out))
 
 
 # --- actions -----------------------------------------------------------------------------------
@@ -408,28 +430,15 @@ def _session(p: Parties, account: str, role: str, session: str = FRESH_SESSION) 
     return f"arn:{p.key.partition}:sts::{account}:assumed-role/{role}/{session}"
 
 
-def _who_values(policy: Policy, keys: frozenset[str]) -> list[str]:
+def _named_principals(spec: PrincipalSpec) -> list[str]:
+    """Every AWS principal string a Principal / NotPrincipal element names."""
+    raw = spec.raw
+    if not isinstance(raw, dict):
+        return []
     out: list[str] = []
-    for statement in policy.statements:
-        for clause in statement.conditions:
-            if clause.key_lower in keys and clause.base != "Null":  # Null's values are flags
-                out += [v for v in clause.values if "${" not in v]
-    return out
-
-
-def _named_principals(policy: Policy) -> list[str]:
-    """Every AWS principal string the policy's Principal / NotPrincipal elements name."""
-    out: list[str] = []
-    for statement in policy.statements:
-        spec = statement.principal or statement.not_principal
-        if spec is None:
-            continue
-        raw = spec.raw
-        if not isinstance(raw, dict):
-            continue
-        for value in raw.values():
-            names = [value] if isinstance(value, str) else list(value)
-            out += [n for n in names if isinstance(n, str) and n != "*"]
+    for value in raw.values():
+        names = [value] if isinstance(value, str) else list(value)
+        out += [n for n in names if isinstance(n, str) and n != "*"]
     return out
 
 
@@ -507,40 +516,46 @@ class CallerInputs:
     source_arn_key: bool
 
 
+#: condition keys whose literal values name callers' accounts and ARNs
+_WHO_KEYS = frozenset(
+    {"aws:principalaccount", "kms:calleraccount", "aws:principalarn", "aws:sourceaccount"}
+)
+
+
 def caller_inputs(policy: Policy) -> CallerInputs:
+    """One pass over the statements (this runs on every check; the callers are cached on it)."""
     variables = policy.version == "2012-10-17"
-    referenced = {
-        key
-        for statement in policy.statements
-        for clause in statement.conditions
-        for key in clause_keys(clause, variables)
-    }
+    referenced: set[str] = set()
+    named: list[str] = []
+    who: list[str] = []
     others: list[str] = []
     services: list[str] = []
+    service_names: list[str] = []
+    source_arns: list[str] = []
     for statement in policy.statements:
         spec = statement.principal or statement.not_principal
         if spec is not None:
             others += sorted(spec.others)
             services += sorted(spec.services)
+            named += _named_principals(spec)
+        for clause in statement.conditions:
+            key = clause.key_lower
+            referenced |= clause_keys(clause, variables)
+            if clause.base == "Null":  # Null's values are flags
+                continue
+            if key in _WHO_KEYS:
+                who += [v for v in clause.values if "${" not in v]
+            elif key == "aws:principalservicename":
+                service_names += [v for v in clause.values if "${" not in v]
+            elif key == "aws:sourcearn":
+                source_arns += [v for v in clause.values if "${" not in v]
     return CallerInputs(
-        tuple(_named_principals(policy)),
-        tuple(
-            _who_values(
-                policy,
-                frozenset(
-                    {
-                        "aws:principalaccount",
-                        "kms:calleraccount",
-                        "aws:principalarn",
-                        "aws:sourceaccount",
-                    }
-                ),
-            )
-        ),
+        tuple(named),
+        tuple(who),
         tuple(others),
         tuple(services),
-        tuple(_who_values(policy, frozenset({"aws:principalservicename"}))),
-        tuple(_who_values(policy, frozenset({"aws:sourcearn"}))),
+        tuple(service_names),
+        tuple(source_arns),
         bool(referenced & SOURCE_KEYS),
         "aws:sourcearn" in referenced,
     )

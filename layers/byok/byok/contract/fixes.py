@@ -46,6 +46,11 @@ def _copy(value: Any) -> Any:
     return copy.deepcopy(value)
 
 
+def _is_mapping(value: object) -> bool:
+    """``isinstance(value, Mapping)`` without the ABC check for the usual ``dict``."""
+    return type(value) is dict or isinstance(value, Mapping)
+
+
 @lru_cache(maxsize=256)
 def _rendered(p: Parties, health_checks: bool) -> Mapping[str, Mapping[str, Any]]:
     """The rendered platform statements by Sid: a pure function of the parties, so rendered
@@ -140,7 +145,7 @@ def _narrowed_principal(raw: Mapping[str, Any], p: Parties) -> Any | None:
     """The statement's principal with only the customer account's own AWS entries, if any
     (e.g. ``{"AWS": [customer root, platform role]}`` -> customer root); else None."""
     principal = raw.get("Principal")
-    if not isinstance(principal, Mapping) or "NotPrincipal" in raw:
+    if not _is_mapping(principal) or "NotPrincipal" in raw:
         return None
     kept: dict[str, Any] = {}
     for kind, value in principal.items():
@@ -159,7 +164,7 @@ def _source_pinned(raw: Mapping[str, Any], p: Parties) -> dict[str, Any] | None:
     """A statement for service principals only, with ``aws:SourceAccount`` pinned to the
     customer account (the confused-deputy guard), or None for other statements."""
     principal = raw.get("Principal")
-    if not isinstance(principal, Mapping) or set(principal) != {"Service"}:
+    if not _is_mapping(principal) or set(principal) != {"Service"}:
         return None
     new = _copy(dict(raw))
     condition = new.setdefault("Condition", {})

@@ -51,7 +51,8 @@ from byok.contract.candidates import (
 from byok.contract.spec import CheckId, Expectation, Parties, Severity
 from byok.policy import Effect, Evaluation, Policy, Request, Statement, evaluate
 from byok.policy.conditions import ConditionClause
-from byok.policy.matching import parse_caller
+from byok.policy.matching import PrincipalSpec, parse_caller
+from byok.policy.model import principal_decides
 from byok.policy.variables import Template, Variable
 
 #: a context key's options for a class: every candidate, or a pinned subset
@@ -370,14 +371,13 @@ class Prepared:
         #: context settles (before a class pins some); the same for every action
         self.bases: list[tuple[dict[str, str], dict[str, tuple[object, ...]], frozenset[str]]]
         self.bases = []
+        principals = tuple(caller.principal for caller in self.callers)
+        for allow_hits, deny_hits in _principal_hits(
+            tuple(_principal_key(s) for s in targeted), principals
+        ):
+            self.allow_hits.append(allow_hits)
+            self.deny_hits.append(deny_hits)
         for caller in self.callers:
-            parsed = parse_caller(caller.principal)
-            self.allow_hits.append(
-                frozenset(s.index for s in self.allows if s.principal_matches(parsed) is not None)
-            )
-            self.deny_hits.append(
-                frozenset(s.index for s in self.denies if s.principal_matches(parsed) is not None)
-            )
             self.bases.append(
                 _caller_base(caller.principal, caller.identity, p.customer_account, self.key_arn)
             )
@@ -416,8 +416,8 @@ class Prepared:
             statements,
             pins,
             caller.party in _PLATFORM,
-            tuple(base.get(k) for k in read),
-            tuple(k in fixed for k in read),
+            tuple(map(base.get, read)),
+            tuple(map(fixed.__contains__, read)),
         )
         if memo not in self._solved:
             self._solved[memo] = _solve(
@@ -451,6 +451,53 @@ class _ActionClass:
     members: tuple[str, ...]
     allows: frozenset[int]
     denies: tuple[int, ...]
+
+
+#: what of a statement decides which callers it names: (index, Allow?, Principal (not
+#: NotPrincipal)?, the element's parsed fields, without its raw JSON)
+PrincipalKey = tuple[int, bool, bool, tuple[object, ...] | None]
+
+
+def _principal_key(s: Statement) -> PrincipalKey:
+    spec = s.principal if s.principal is not None else s.not_principal
+    fields = None
+    if spec is not None:
+        fields = (
+            spec.everyone, spec.accounts, spec.arns, spec.roles, spec.services,
+            spec.any_service, spec.others,
+        )  # fmt: skip
+    return (s.index, s.effect is Effect.ALLOW, s.principal is not None, fields)
+
+
+@lru_cache(maxsize=1024)
+def _principal_hits(
+    statements: tuple[PrincipalKey, ...], principals: tuple[str, ...]
+) -> tuple[tuple[frozenset[int], frozenset[int]], ...]:
+    """Per caller, the indexes of the Allow and of the Deny statements whose principal
+    element names it: a pure function of the elements and the callers, which recur check
+    after check (the same few principal elements, the same candidate callers)."""
+    specs = [
+        (index, allow, None if fields is None else PrincipalSpec(*fields, (), None), named)  # type: ignore[arg-type]
+        for index, allow, named, fields in statements
+    ]
+    out = []
+    for principal in principals:
+        caller = parse_caller(principal)
+        hit = [
+            (index, allow)
+            for index, allow, spec, named in specs
+            if principal_decides(
+                spec if named else None, None if named else spec, not allow, caller
+            )
+            is not None
+        ]
+        out.append(
+            (
+                frozenset(i for i, allow in hit if allow),
+                frozenset(i for i, allow in hit if not allow),
+            )
+        )
+    return tuple(out)
 
 
 @lru_cache(maxsize=1024)

@@ -13,7 +13,7 @@ partition) and the platform role ARN (platform account, role name).
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from enum import StrEnum
 from functools import lru_cache
 
@@ -140,6 +140,14 @@ class Parties:
     purpose: Purpose
     key: KeyArn
     role: RoleArn
+    #: the three fields' hash, computed once: parties key a dozen caches per check
+    _hash: int = field(init=False, repr=False, compare=False)
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "_hash", hash((self.purpose, self.key, self.role)))
+
+    def __hash__(self) -> int:
+        return self._hash
 
     @property
     def customer_account(self) -> str:

@@ -542,6 +542,8 @@ def _clause_test(
             values = context.get(key)
             if values is None:
                 return True  # "ForAllValues ... returns true if there are no keys in the request"
+            if len(values) == 1:  # the common case without a generator (hot: every request)
+                return predicate(values[0]) is want
             return all(predicate(v) is want for v in values)
 
         return for_all
@@ -551,6 +553,8 @@ def _clause_test(
             values = context.get(key)
             if values is None:
                 return if_exists  # ForAnyValue on a missing key: false (unless IfExists)
+            if len(values) == 1:
+                return predicate(values[0]) is want
             return any(predicate(v) is want for v in values)
 
         return for_any
@@ -561,6 +565,8 @@ def _clause_test(
             if values is None:
                 return True  # negated operator, key absent: true
             # NOR over policy values, and no request value may match or be incomparable
+            if len(values) == 1:
+                return predicate(values[0]) is False
             return all(predicate(v) is False for v in values)
 
         return plain_negated
@@ -569,6 +575,8 @@ def _clause_test(
         values = context.get(key)
         if values is None:
             return if_exists  # plain: false; ...IfExists: true
+        if len(values) == 1:
+            return predicate(values[0]) is True
         return any(predicate(v) is True for v in values)
 
     return plain

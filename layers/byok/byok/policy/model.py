@@ -87,14 +87,9 @@ class Statement:
     def principal_matches(self, caller: Caller) -> bool | None:
         """The ``Principal`` / ``NotPrincipal`` part of :meth:`applies`: ``None`` if it rules
         the caller out, else whether the match is delegated to the caller's account."""
-        if self.principal is not None:
-            matched, delegated = self.principal.match(caller)
-            return delegated if matched else None
-        if self.not_principal is not None and not self.not_principal.not_match(
-            caller, deny=self.effect is Effect.DENY
-        ):
-            return None
-        return False
+        return principal_decides(
+            self.principal, self.not_principal, self.effect is Effect.DENY, caller
+        )
 
     def resource_applies(self, resource: str, context: Context) -> bool:
         """Whether ``Resource`` / ``NotResource`` lets the statement apply to ``resource``
@@ -115,6 +110,19 @@ class Statement:
             if arn_matcher(pattern, True)(resource):
                 return True
         return False
+
+
+def principal_decides(
+    principal: PrincipalSpec | None, not_principal: PrincipalSpec | None, deny: bool, caller: Caller
+) -> bool | None:
+    """:meth:`Statement.principal_matches` from the statement's principal elements alone (so
+    a caller of many statements can decide it from what the elements hold)."""
+    if principal is not None:
+        matched, delegated = principal.match(caller)
+        return delegated if matched else None
+    if not_principal is not None and not not_principal.not_match(caller, deny=deny):
+        return None
+    return False
 
 
 @dataclass(frozen=True, slots=True, eq=False)
@@ -174,7 +182,7 @@ _SCALARS = (str, bool, int, float, bytes)
 
 
 def _context(context: Mapping[str, ContextValue], caller: Caller) -> dict[str, tuple[object, ...]]:
-    if not isinstance(context, Mapping):
+    if type(context) is not dict and not isinstance(context, Mapping):
         raise InputError(
             f"context: expected a mapping of condition keys, got {type(context).__name__}"
         )

@@ -11,6 +11,7 @@ from __future__ import annotations
 import json
 import re
 from collections.abc import Mapping
+from functools import lru_cache
 from typing import Any
 
 from byok import bounded_json
@@ -60,7 +61,7 @@ def parse_policy(source: str | bytes | Mapping[str, Any]) -> Policy:
 
 
 def _load(source: object) -> tuple[Mapping[str, Any], int]:
-    if isinstance(source, Mapping):
+    if type(source) is dict or isinstance(source, Mapping):
         try:
             text = json.dumps(source, separators=(",", ":"), ensure_ascii=False, allow_nan=False)
         except (TypeError, ValueError) as exc:
@@ -120,7 +121,7 @@ def _policy(document: Mapping[str, Any], size: int) -> Policy:
     if "Statement" not in document:
         raise PolicyError("Statement: missing (a policy needs at least one statement)")
     raw_statements = document["Statement"]
-    if isinstance(raw_statements, Mapping):
+    if type(raw_statements) is dict or isinstance(raw_statements, Mapping):
         items: list[tuple[str, Any]] = [("Statement", raw_statements)]
     elif isinstance(raw_statements, list | tuple):
         items = [(f"Statement[{i}]", st) for i, st in enumerate(raw_statements)]
@@ -237,12 +238,16 @@ def _strings(value: object, path: str) -> tuple[str, ...]:
     raise PolicyError(f"{path}: expected a string or a list of strings, got {_kind(value)}")
 
 
+#: ``"Principal": "*"``: immutable, raw text included, so one instance serves every statement
+_EVERYONE = PrincipalSpec(
+    True, frozenset(), frozenset(), frozenset(), frozenset(), True, frozenset(), (), "*"
+)
+
+
 def _principal(value: object, path: str) -> PrincipalSpec:
     if value == "*":
-        return PrincipalSpec(
-            True, frozenset(), frozenset(), frozenset(), frozenset(), True, frozenset(), (), value
-        )
-    if not isinstance(value, Mapping):
+        return _EVERYONE
+    if type(value) is not dict and not isinstance(value, Mapping):
         raise PolicyError(
             f'{path}: expected "*" or an object such as {{"AWS": [...]}}, got {_kind(value)}'
         )
@@ -306,13 +311,28 @@ def _aws_principal(
     roles: set[tuple[str, str]],
     unique_ids: list[str],
 ) -> None:
-    if ACCOUNT_ID_RE.fullmatch(name):
-        accounts.add(name)
-        return
-    if UNIQUE_ID_RE.fullmatch(name):
+    kind, value = _aws_kind(name, where)
+    if kind == "account":
+        accounts.add(value)  # type: ignore[arg-type]
+    elif kind == "unique":
         # A deleted principal: IAM shows its unique id and it matches no current principal.
-        unique_ids.append(name)
-        return
+        unique_ids.append(value)  # type: ignore[arg-type]
+    elif kind == "role":
+        roles.add(value)  # type: ignore[arg-type]
+    else:
+        arns.add(value)  # type: ignore[arg-type]
+
+
+@lru_cache(maxsize=4096)
+def _aws_kind(name: str, where: str) -> tuple[str, str | tuple[str, str]]:
+    """What an AWS principal entry names: ``account`` (an id), ``unique`` (a deleted
+    principal's id), ``role`` ((account, lower-case name)) or ``arn``. A pure function of the
+    text (``where`` only places an error, and an error is never cached), so each distinct
+    entry is classified once."""
+    if ACCOUNT_ID_RE.fullmatch(name):
+        return "account", name
+    if UNIQUE_ID_RE.fullmatch(name):
+        return "unique", name
     parts = split_arn(name)
     if parts is None or parts[0] != "arn" or parts[2] not in ("iam", "sts"):
         raise PolicyError(
@@ -324,23 +344,22 @@ def _aws_principal(
     if not ACCOUNT_ID_RE.fullmatch(account):
         raise PolicyError(f"{where}: invalid account id {account!r} in {name!r}")
     if service == "iam" and resource == "root":
-        accounts.add(account)
-    elif service == "iam" and resource.startswith("role/"):
-        roles.add((account, resource.rsplit("/", 1)[-1].lower()))
-    else:
-        arns.add(name)
+        return "account", account
+    if service == "iam" and resource.startswith("role/"):
+        return "role", (account, resource.rsplit("/", 1)[-1].lower())
+    return "arn", name
 
 
 def _conditions(value: object, path: str, variables: bool) -> tuple[ConditionClause, ...]:
     if value is None:
         return ()
-    if not isinstance(value, Mapping):
+    if type(value) is not dict and not isinstance(value, Mapping):
         raise PolicyError(f"{path}: expected an object, got {_kind(value)}")
     clauses: list[ConditionClause] = []
     for operator_name, block in value.items():
         op_path = f"{path}.{operator_name}"
         op = parse_operator(operator_name, op_path)
-        if not isinstance(block, Mapping):
+        if type(block) is not dict and not isinstance(block, Mapping):
             raise PolicyError(f"{op_path}: expected an object, got {_kind(block)}")
         for key, raw_values in block.items():
             key_path = f"{op_path}.{key}"
