@@ -81,6 +81,8 @@ MESSAGES: dict[CheckId, tuple[str, str]] = {
 }
 
 _SEVERITY = {Severity.WARN: CheckStatus.WARN, Severity.FAIL: CheckStatus.FAIL}
+#: the checks in report order (iterating the enum itself runs Python code on every check)
+_CHECKS = tuple(CheckId)
 
 
 def _requests(
@@ -225,7 +227,7 @@ def _assess(parsed: Policy, p: Parties) -> tuple[list[_Assessed], int]:
     )
     out: list[_Assessed] = []
     evaluated = len(results)
-    for check in CheckId:
+    for check in _CHECKS:
         if check is CheckId.REQUIRED_ACCESS:
             violations = [(e, ev) for e, ev in results if ev.decision is not Decision.ALLOW]
             actions = sorted({e.action for e, _ in violations})

@@ -271,6 +271,16 @@ def _solve(
         return k
 
     every = [pair for pair in a_free if pair[1]] + [pair for d in live for pair in d]
+    if not every:
+        # nothing left to choose but the pinned keys (no live Deny either): each pinned key is
+        # a group of its own, and its first option satisfies it (what the search below finds)
+        out: Assignment = {}
+        for key in pins:
+            options = _options(key, caller, values, pins)
+            if not options:
+                return None
+            out[key] = options[0]
+        return out
     for _, free in every:
         keys = sorted(free)
         find(keys[0])
@@ -314,7 +324,7 @@ def _solve(
     chosen = _cover(per_group, all_denies)
     if chosen is None:
         return None
-    out: Assignment = {}
+    out = {}
     for assignment in chosen:
         out.update(assignment)
     return out

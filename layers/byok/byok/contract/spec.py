@@ -77,6 +77,7 @@ CALLER_ACCOUNT = "kms:CallerAccount"
 GRANT_FOR_AWS = "kms:GrantIsForAWSResource"
 
 
+_VIA_LOWER = VIA_SERVICE.lower()
 _IDENTITY_CONTEXT = frozenset(
     k.lower() for k in (PRINCIPAL_ACCOUNT, PRINCIPAL_ARN, CALLER_ACCOUNT, "aws:ResourceAccount")
 )
@@ -117,10 +118,11 @@ class Expectation:
 
     def describe(self) -> str:
         """One line for people: who, what, how (the context that matters)."""
-        via = next((v for k, v in self.context if k.lower() == VIA_SERVICE.lower()), None)
+        via = next((v for k, v in self.context if k.lower() == _VIA_LOWER), None)
         parts = [f"via {via}" if via else "direct"]
         for key, value in self.context:
-            if key.lower() not in _IDENTITY_CONTEXT and key.lower() != VIA_SERVICE.lower():
+            low = key.lower()
+            if low not in _IDENTITY_CONTEXT and low != _VIA_LOWER:
                 parts.append(f"{key}={str(value).lower() if isinstance(value, bool) else value}")
         return f"{self.principal} {self.action} ({', '.join(parts)})"
 

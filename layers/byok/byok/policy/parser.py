@@ -49,6 +49,9 @@ STATEMENT_ELEMENTS = frozenset(
 PRINCIPAL_TYPES = ("AWS", "Service", "Federated", "CanonicalUser")
 ACTION_RE = re.compile(r"[A-Za-z0-9_-]+:[A-Za-z0-9_*?-]*")
 _EFFECTS = {"Allow": Effect.ALLOW, "Deny": Effect.DENY}
+#: the compact JSON a mapping's size is measured in (``json.dumps`` with these settings, built
+#: once instead of once per parse)
+_COMPACT = json.JSONEncoder(separators=(",", ":"), ensure_ascii=False, allow_nan=False)
 
 
 def parse_policy(source: str | bytes | Mapping[str, Any]) -> Policy:
@@ -63,11 +66,12 @@ def parse_policy(source: str | bytes | Mapping[str, Any]) -> Policy:
 def _load(source: object) -> tuple[Mapping[str, Any], int]:
     if type(source) is dict or isinstance(source, Mapping):
         try:
-            text = json.dumps(source, separators=(",", ":"), ensure_ascii=False, allow_nan=False)
+            text = _COMPACT.encode(source)
         except (TypeError, ValueError) as exc:
             raise PolicyError(f"policy: not JSON-serialisable ({exc})") from None
-        _check_size(_utf8_len(text))
-        return source, _utf8_len(text)
+        size = _utf8_len(text)
+        _check_size(size)
+        return source, size
     if not isinstance(source, bytes | bytearray | str):
         raise PolicyError(
             f"policy: expected JSON text, bytes or a mapping, got {type(source).__name__}"
