@@ -28,6 +28,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 from enum import StrEnum
 from functools import lru_cache
+from typing import NamedTuple
 
 from byok.contract.spec import Parties, account_of, pattern_instance
 from byok.policy import Policy
@@ -502,9 +503,9 @@ def _classify(p: Parties, principal: str) -> Party:
     return party
 
 
-@dataclass(frozen=True, slots=True)
-class CallerInputs:
-    """What of a policy decides its callers (hashable: the callers are cached on it)."""
+class CallerInputs(NamedTuple):
+    """What of a policy decides its callers (hashable: the callers are cached on it; a named
+    tuple, so the cache hashes and compares it in C on every check)."""
 
     named: tuple[str, ...]
     who: tuple[str, ...]
