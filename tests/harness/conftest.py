@@ -6,7 +6,6 @@ importlib mode, so this folder is put on ``sys.path`` for them.
 
 from __future__ import annotations
 
-import logging
 import sys
 from collections.abc import Iterator
 from pathlib import Path
@@ -21,24 +20,14 @@ import byok_emulator.server
 from byok_emulator import authoriser
 
 
-@pytest.fixture(scope="module")
-def emulator() -> Iterator[byok_emulator.server.EmulatorServer]:
-    logging.getLogger("werkzeug").setLevel(logging.ERROR)  # one line per request otherwise
-    server = byok_emulator.server.start()
-    try:
-        yield server
-    finally:
-        server.stop()
-
-
 @pytest.fixture
 def harness(
-    emulator: byok_emulator.server.EmulatorServer, monkeypatch: pytest.MonkeyPatch
+    emulator_server: byok_emulator.server.EmulatorServer, monkeypatch: pytest.MonkeyPatch
 ) -> Iterator[HarnessWorld]:
     """A fresh world, then moto's own IAM authoriser on (``POST /moto-api/reset-auth``) until
     the test ends: the functions' calls are decided by their roles' policies."""
-    emulator.reset()
-    monkeypatch.setenv("AWS_ENDPOINT_URL", emulator.endpoint_url)
-    world = HarnessWorld.build(emulator.endpoint_url)
-    with authoriser.enabled(emulator.endpoint_url):
+    emulator_server.reset()
+    monkeypatch.setenv("AWS_ENDPOINT_URL", emulator_server.endpoint_url)
+    world = HarnessWorld.build(emulator_server.endpoint_url)
+    with authoriser.enabled(emulator_server.endpoint_url):
         yield world

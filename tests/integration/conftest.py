@@ -7,6 +7,7 @@ Other test folders may reuse the builder directly: ``from byok_world import buil
 from __future__ import annotations
 
 from collections.abc import Iterator
+from typing import Any
 
 import pytest
 from byok_world import World, build_world
@@ -27,3 +28,12 @@ def world(monkeypatch: pytest.MonkeyPatch) -> Iterator[World]:
         # roles of template.yaml as deployed, setup and observations as each account's admin
         with authoriser.enabled():
             yield built
+
+
+@pytest.fixture
+def server_world(emulator_server: Any, monkeypatch: pytest.MonkeyPatch) -> World:
+    """A fresh world on the module's emulator server (``emulator_server``), for tests that run
+    real threads against it; no IAM authoriser."""
+    emulator_server.reset()
+    monkeypatch.setenv("AWS_ENDPOINT_URL", emulator_server.endpoint_url)
+    return build_world()

@@ -10,16 +10,13 @@ marker is left behind that would hold the environment back until it ages out).
 from __future__ import annotations
 
 import contextlib
-import logging
 import threading
-from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, datetime
 
 import pytest
-from byok_world import World, build_world
+from byok_world import World
 
-import byok_emulator.server
 from byok.errors import ByokError
 from byok.service import (
     process_validate_message,
@@ -32,22 +29,15 @@ from byok_emulator import faults
 SWEEPS = 12
 
 
-@pytest.fixture(scope="module")
-def server() -> Iterator[byok_emulator.server.EmulatorServer]:
-    logging.getLogger("werkzeug").setLevel(logging.ERROR)
-    srv = byok_emulator.server.start()
-    try:
-        yield srv
-    finally:
-        srv.stop()
+@pytest.fixture
+def retried(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("AWS_MAX_ATTEMPTS", "4")  # a lost answer is retried by botocore
 
 
 @pytest.fixture
-def world(server: byok_emulator.server.EmulatorServer, monkeypatch: pytest.MonkeyPatch) -> World:
-    server.reset()
-    monkeypatch.setenv("AWS_ENDPOINT_URL", server.endpoint_url)
-    monkeypatch.setenv("AWS_MAX_ATTEMPTS", "4")  # a lost answer is retried by botocore
-    return build_world()
+def world(retried: None, server_world: World) -> World:
+    """The emulator server's world, built after ``retried`` so every client retries."""
+    return server_world
 
 
 def _clock() -> datetime:

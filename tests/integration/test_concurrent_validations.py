@@ -10,17 +10,14 @@ it, which started after the change: KEY_UNUSABLE. A deterministic version of the
 
 from __future__ import annotations
 
-import logging
 import threading
-from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, datetime
 from typing import Any
 
 import pytest
-from byok_world import ROLE_ARN, World, build_world
+from byok_world import ROLE_ARN, World
 
-import byok_emulator.server
 from byok.aws.s3_probe import probe_bucket
 from byok.aws.sts import assume_platform_role
 from byok.models import HealthStatus
@@ -29,21 +26,9 @@ from byok.service import Outcome, validate_environment
 THREADS = 4
 
 
-@pytest.fixture(scope="module")
-def server() -> Iterator[byok_emulator.server.EmulatorServer]:
-    logging.getLogger("werkzeug").setLevel(logging.ERROR)
-    srv = byok_emulator.server.start()
-    try:
-        yield srv
-    finally:
-        srv.stop()
-
-
 @pytest.fixture
-def world(server: byok_emulator.server.EmulatorServer, monkeypatch: pytest.MonkeyPatch) -> World:
-    server.reset()
-    monkeypatch.setenv("AWS_ENDPOINT_URL", server.endpoint_url)
-    return build_world()
+def world(server_world: World) -> World:
+    return server_world
 
 
 def _real_clock() -> datetime:

@@ -139,30 +139,6 @@ def test_a_warm_validation_of_an_unchanged_environment_makes_two_dynamodb_reques
     assert deps.platform_access().assumed == 1  # assumed by the first validation only
 
 
-def _register_registry_only(world, n: int) -> list[str]:
-    """Environments in the registry only (the sweep never calls their keys)."""
-    import uuid as _uuid
-
-    from byok_world import CUSTOMER, REGION
-
-    from byok.models import Environment
-
-    ids = []
-    for i in range(n):
-        env = Environment.create(
-            environment_id=f"env-{i:03d}",
-            customer_account=CUSTOMER,
-            region=REGION,
-            s3_key_arn=f"arn:aws:kms:{REGION}:{CUSTOMER}:key/{_uuid.UUID(int=2 * i + 1)}",
-            aurora_key_arn=f"arn:aws:kms:{REGION}:{CUSTOMER}:key/{_uuid.UUID(int=2 * i + 2)}",
-            bucket=f"registry-only-{i}-data",
-            cluster_id=f"env-{i:03d}-db",
-        )
-        world.store.register(env)
-        ids.append(env.environment_id)
-    return ids
-
-
 def _queued(world) -> list[str]:
     import json as _json
 
@@ -180,7 +156,7 @@ def _queued(world) -> list[str]:
 def test_a_sweep_split_by_its_deadline_enqueues_everyone_once_in_full_batches(world, monkeypatch):
     from byok.service import sweep_from
 
-    ids = sorted([world.env.environment_id, *_register_registry_only(world, 22)])
+    ids = sorted([world.env.environment_id, *world.register_registry_only(22)])
     deps = world.deps("sweep")
     pages = deps.store.environment_page
     monkeypatch.setattr(deps.store, "environment_page", lambda after=None: pages(after, limit=7))
@@ -206,7 +182,7 @@ def test_a_sweep_split_by_its_deadline_enqueues_everyone_once_in_full_batches(wo
 def test_the_sweep_lists_the_sparse_index_not_the_table(world):
     from byok.service import run_sweep
 
-    _register_registry_only(world, 3)
+    world.register_registry_only(3)
     validate_environment(world.env.environment_id, None, world.deps())  # more items
     deps = world.deps("sweep")
     calls = []

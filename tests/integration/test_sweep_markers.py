@@ -172,41 +172,23 @@ def test_a_stale_sweep_validation_still_frees_the_marker(flagged):
 def test_a_sweep_split_by_its_deadline_holds_back_and_resumes_exactly(world, monkeypatch):
     """Held-back environments advance the continuation key too: a later invocation neither
     skips nor repeats one, and a sweep of only held-back environments still hands over."""
-    from byok_world import CUSTOMER, REGION
-
-    from byok.models import Environment
+    from byok.health import HealthFlag
+    from byok.models import HealthStatus
 
     deps = world.deps()
-    ids = [world.env.environment_id]
     validate_environment(world.env.environment_id, None, deps)
-    import uuid as _uuid
-
-    for i in range(24):
-        env = Environment.create(
-            environment_id=f"env-{i:03d}",
-            customer_account=CUSTOMER,
-            region=REGION,
-            s3_key_arn=f"arn:aws:kms:{REGION}:{CUSTOMER}:key/{_uuid.UUID(int=2 * i + 1)}",
-            aurora_key_arn=f"arn:aws:kms:{REGION}:{CUSTOMER}:key/{_uuid.UUID(int=2 * i + 2)}",
-            bucket=f"registry-only-{i}-data",
-            cluster_id=f"env-{i:03d}-db",
+    ids = [world.env.environment_id, *world.register_registry_only(24)]
+    for env_id in ids[1::2]:  # half of them have a flag (a marker can hold them back)
+        world.store.commit_flag(
+            HealthFlag(
+                environment_id=env_id,
+                status=HealthStatus.HEALTHY,
+                since=world.clock(),
+                checked_at=world.clock(),
+            ),
+            None,
+            expect_previous=True,
         )
-        world.store.register(env)
-        ids.append(env.environment_id)
-        if i % 2 == 0:  # half of them have a flag (a marker can hold them back)
-            from byok.health import HealthFlag
-            from byok.models import HealthStatus
-
-            world.store.commit_flag(
-                HealthFlag(
-                    environment_id=env.environment_id,
-                    status=HealthStatus.HEALTHY,
-                    since=world.clock(),
-                    checked_at=world.clock(),
-                ),
-                None,
-                expect_previous=True,
-            )
     flagged = {world.env.environment_id} | {f"env-{i:03d}" for i in range(0, 24, 2)}
     sweep_deps = world.deps("sweep")
     pages = sweep_deps.store.environment_page

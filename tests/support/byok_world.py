@@ -285,6 +285,28 @@ class World:
                     QueueUrl=self.capture_queue_url, ReceiptHandle=message["ReceiptHandle"]
                 )
 
+    def register_registry_only(self, n: int) -> list[str]:
+        """``n`` environments in the registry only (``env-000``...; their keys, buckets and
+        clusters do not exist: for sweeps, which never call them); their ids."""
+        import uuid
+
+        from byok.models import Environment
+
+        ids = []
+        for i in range(n):
+            env = Environment.create(
+                environment_id=f"env-{i:03d}",
+                customer_account=CUSTOMER,
+                region=REGION,
+                s3_key_arn=f"arn:aws:kms:{REGION}:{CUSTOMER}:key/{uuid.UUID(int=2 * i + 1)}",
+                aurora_key_arn=f"arn:aws:kms:{REGION}:{CUSTOMER}:key/{uuid.UUID(int=2 * i + 2)}",
+                bucket=f"registry-only-{i}-data",
+                cluster_id=f"env-{i:03d}-db",
+            )
+            self.store.register(env)
+            ids.append(env.environment_id)
+        return ids
+
     def set_cluster_status(self, status: str) -> None:
         from moto.rds.models import rds_backends
 

@@ -332,7 +332,12 @@ def validate_environment(
             )
             handled = _swept(None, trigger, now)
             if handled is not None:  # the sweep's marker must not wait for this message
-                _note_swept(deps, env.environment_id, handled)
+                _free_marker(
+                    deps.store.note_swept,
+                    env.environment_id,
+                    handled,
+                    "handled sweep message not noted",
+                )
             published = _publish_pending(env.environment_id, deps)
             return replace(outcome, stale=True, changed=False, published=published)
     else:
@@ -558,7 +563,7 @@ def sweep_from(
             # marked but never sent: take the marks back, or the next sweeps would hold these
             # environments back until the marks age out (a retry of this sweep sends them)
             for env_id in ready:
-                _unmark(deps, env_id, at)
+                _free_marker(deps.store.unmark_queued, env_id, at, "sweep marker not taken back")
             raise
 
 
@@ -572,24 +577,15 @@ def _swept(previous: HealthFlag | None, trigger: Trigger | None, now: datetime) 
     return this if before is None or this > before else before
 
 
-def _note_swept(deps: Deps, environment_id: str, at: datetime) -> None:
+def _free_marker(
+    write: Callable[[str, datetime], None], environment_id: str, at: datetime, failed: str
+) -> None:
+    """A marker write that frees the next sweep (``note_swept``, ``unmark_queued``): best
+    effort, since a marker left behind ages out after SWEEP_REQUEUE_AFTER_MINUTES."""
     try:
-        deps.store.note_swept(environment_id, at)
-    except ByokError as exc:  # best effort: the mark ages out (SWEEP_REQUEUE_AFTER_MINUTES)
-        logger.warning(
-            "handled sweep message not noted",
-            extra={"environment_id": environment_id, "error": str(exc)},
-        )
-
-
-def _unmark(deps: Deps, environment_id: str, at: datetime) -> None:
-    try:
-        deps.store.unmark_queued(environment_id, at)
-    except ByokError as exc:  # best effort: the mark ages out (SWEEP_REQUEUE_AFTER_MINUTES)
-        logger.warning(
-            "sweep marker not taken back",
-            extra={"environment_id": environment_id, "error": str(exc)},
-        )
+        write(environment_id, at)
+    except ByokError as exc:
+        logger.warning(failed, extra={"environment_id": environment_id, "error": str(exc)})
 
 
 def _requeue_after(raw: str | None) -> timedelta:
@@ -616,7 +612,12 @@ def process_validate_message(body: Mapping[str, Any] | str, deps: Deps) -> Outco
         handled = None if exc.retryable else _swept(None, message.trigger, deps.clock())
         if handled is not None:
             # dropped for good (a retry cannot fix it): the sweep's marker must not wait for it
-            _note_swept(deps, message.environment_id, handled)
+            _free_marker(
+                deps.store.note_swept,
+                message.environment_id,
+                handled,
+                "handled sweep message not noted",
+            )
         raise
 
 
