@@ -26,11 +26,12 @@ OPENERS: dict[str, dict[str, Any]] = {
 }
 
 
-def opened(ids, condition: dict[str, Any]) -> dict[str, Any]:
+def opened(ids, condition: dict[str, Any], sid: str = "Opener") -> dict[str, Any]:
+    """The rendered S3 policy plus one Allow of kms:Decrypt to anyone under ``condition``."""
     policy = render_policy("s3", ids.key, ids.role, full=True)
     policy["Statement"].append(
         {
-            "Sid": "Opener",
+            "Sid": sid,
             "Effect": "Allow",
             "Principal": "*",
             "Action": "kms:Decrypt",
@@ -154,18 +155,7 @@ SINGLE_URL = (
 
 
 def _tagged(ids, condition: dict[str, Any]) -> dict[str, Any]:
-    policy = render_policy("s3", ids.key, ids.role, full=True)
-    policy["Statement"].append(
-        {
-            "Sid": "Tagged",
-            "Effect": "Allow",
-            "Principal": "*",
-            "Action": "kms:Decrypt",
-            "Resource": "*",
-            "Condition": condition,
-        }
-    )
-    return policy
+    return opened(ids, condition, sid="Tagged")
 
 
 def test_a_set_operator_does_not_make_a_single_valued_key_multivalued(ids) -> None:
